@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0
+/* One XDP program for every cross-connected interface: redirect each frame to
+ * the peer of its ingress interface, and count what was redirected. */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "xconnect_maps.h"
+
+/* ingress ifindex -> egress ifindex. */
+struct {
+    __uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+    __uint(key_size, sizeof(__u32));
+    __uint(value_size, sizeof(__u32));
+    __uint(max_entries, XC_MAX_PORTS);
+} xc_ports SEC(".maps");
+
+/* ingress ifindex -> per-CPU counters; entries are created by user space. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+    __type(key, __u32);
+    __type(value, struct xc_port_counters);
+    __uint(max_entries, XC_MAX_PORTS);
+} xc_counters SEC(".maps");
+
+SEC("xdp")
+int xconnect(struct xdp_md *ctx)
+{
+    __u32 ingress = ctx->ingress_ifindex;
+    long action = bpf_redirect_map(&xc_ports, ingress, XC_MISS_ACTION);
+
+    if (action == XDP_REDIRECT) {
+        struct xc_port_counters *counters = bpf_map_lookup_elem(&xc_counters, &ingress);
+        if (counters) {
+            counters->packets++;
+            counters->bytes += ctx->data_end - ctx->data;
+        }
+    }
+    return action;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,23 @@
+/* Map layout shared by the XDP program (bpf/xconnect.bpf.c) and user space
+ * (service/loader). Both halves include this file; nothing is copied by hand. */
+#ifndef XCONNECT_BPF_MAPS_H
+#define XCONNECT_BPF_MAPS_H
+
+#include <linux/types.h>
+
+/* Upper bound on interfaces in cross-connects at once (one entry per ingress
+ * interface). DEVMAP_HASH is keyed by ifindex, so ifindex values are unbounded. */
+#define XC_MAX_PORTS 4096
+
+/* What the program returns when the ingress ifindex has no peer: hand the
+ * frame to the normal stack, as if no program were attached. */
+#define XC_MISS_ACTION XDP_PASS
+
+/* Per-CPU value of xc_counters, keyed by ingress ifindex: frames redirected
+ * out of this interface's peer. Per CPU, so the hot path takes no lock. */
+struct xc_port_counters {
+    __u64 packets;
+    __u64 bytes;
+};
+
+#endif

@@ -1,0 +1,42 @@
+#pragma once
+
+// Tells when the config file may have changed. It watches the file's
+// directory, not the file, so editors that replace the file by rename, `cp`
+// over it, truncate-then-write and deletion are all seen; a burst of events
+// (a partial write, then the rest) is debounced into one call.
+
+#include <sys/inotify.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <array>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+
+namespace xconnect {
+
+class ConfigWatcher {
+public:
+    using Callback = std::function<void()>;
+
+    // Creates the file's directory if it does not exist. Throws SystemError.
+    ConfigWatcher(boost::asio::io_context& io, std::filesystem::path file,
+                  std::chrono::milliseconds settle_time, Callback on_change);
+    ConfigWatcher(const ConfigWatcher&) = delete;
+    ConfigWatcher& operator=(const ConfigWatcher&) = delete;
+
+private:
+    void wait_for_events();
+    void handle_events();
+
+    std::filesystem::path file_;
+    std::chrono::milliseconds settle_time_;
+    Callback on_change_;
+    boost::asio::posix::stream_descriptor inotify_;  // owns the inotify fd
+    boost::asio::steady_timer settle_timer_;
+    alignas(inotify_event) std::array<char, 16 * 1024> buffer_;
+};
+
+}  // namespace xconnect

@@ -1,0 +1,95 @@
+#include "daemon.hpp"
+
+#include <csignal>
+
+#include "common/log.hpp"
+#include "config/config_file.hpp"
+#include "netlink/links.hpp"
+
+namespace xconnect {
+
+namespace {
+
+// Long enough for an editor's truncate-then-write to land as one change.
+constexpr std::chrono::milliseconds config_settle_time{150};
+
+std::string summary(const std::vector<PairStatus>& pairs) {
+    size_t active = 0;
+    size_t pending = 0;
+    size_t failed = 0;
+    for (const PairStatus& pair : pairs) {
+        (pair.state == PairState::active    ? active
+         : pair.state == PairState::pending ? pending
+                                            : failed)++;
+    }
+    return std::to_string(pairs.size()) + " pairs: " + std::to_string(active) + " active, " +
+           std::to_string(pending) + " pending, " + std::to_string(failed) + " failed";
+}
+
+}  // namespace
+
+Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
+    : io_(io),
+      options_(std::move(options)),
+      engine_(dataplane_, EngineOptions{.default_mode = options_.xdp_mode}),
+      signals_(io, SIGINT, SIGTERM, SIGHUP) {
+    engine_.add_observer(pair_log_);
+    log::info("xconnectd: XDP program loaded (id ", dataplane_.program_id(), "), xdp-mode ",
+              to_string(options_.xdp_mode), ", config ", options_.config_file.string());
+    if (!options_.no_bus) {
+        log::notice("xconnectd: this build is file-driven only; running as with --no-bus");
+    }
+    watcher_ = std::make_unique<ConfigWatcher>(io_, options_.config_file, config_settle_time,
+                                               [this] { reload(); });
+    reload();
+    wait_for_signal();
+}
+
+bool Daemon::reload() {
+    const size_t running = engine_.desired().size();
+    std::vector<PairSpec> pairs;
+    try {
+        pairs = load_config(options_.config_file);
+    } catch (const ConfigMissing& missing) {
+        log::warning(missing.what(), "; keeping the ", running, " running pairs");
+        return false;
+    } catch (const std::exception& error) {
+        log::error(error.what(), "; keeping the last good configuration (", running,
+                   " pairs)");
+        return false;
+    }
+    try {
+        // Until link tracking lands, every apply looks at the links afresh, so
+        // pairs whose interfaces appeared since are picked up here.
+        engine_.set_links(netlink::dump_links());
+        engine_.apply(pairs);
+    } catch (const std::exception& error) {
+        log::error("applying ", options_.config_file.string(), ": ", error.what());
+        return false;
+    }
+    log::info("config ", options_.config_file.string(), " applied: ", summary(engine_.pairs()));
+    return true;
+}
+
+void Daemon::wait_for_signal() {
+    signals_.async_wait([this](const boost::system::error_code& error, int signal) {
+        if (error) {
+            return;
+        }
+        if (signal == SIGHUP) {
+            log::info("SIGHUP: reloading ", options_.config_file.string());
+            reload();
+            wait_for_signal();
+            return;
+        }
+        stop(signal);
+    });
+}
+
+void Daemon::stop(int signal) {
+    log::info("xconnectd: ", strsignal(signal), ": detaching every pair and exiting");
+    engine_.shutdown();
+    io_.stop();
+}
+
+}  // namespace xconnect

@@ -1,0 +1,33 @@
+#include <boost/asio/io_context.hpp>
+#include <cstdio>
+#include <exception>
+
+#include "common/log.hpp"
+#include "daemon.hpp"
+#include "options.hpp"
+
+int main(int argc, char** argv) {
+    using namespace xconnect;
+    const CommandLine command_line = parse_command_line({argv + 1, argv + argc});
+    if (command_line.print_and_exit) {
+        std::fputs(command_line.print_and_exit->c_str(), stdout);
+        return 0;
+    }
+    if (command_line.usage_error) {
+        std::fprintf(stderr, "xconnectd: %s\n\n%s", command_line.usage_error->c_str(),
+                     usage_text().c_str());
+        return 2;
+    }
+    if (command_line.options.verbose) {
+        log::set_max_level(log::Level::debug);
+    }
+    try {
+        boost::asio::io_context io(1);
+        Daemon daemon(io, command_line.options);
+        io.run();
+        return 0;
+    } catch (const std::exception& error) {
+        log::error("xconnectd: ", error.what());
+        return 1;
+    }
+}

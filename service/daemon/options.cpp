@@ -1,0 +1,77 @@
+#include "options.hpp"
+
+#include "version.hpp"
+
+namespace xconnect {
+
+std::string usage_text() {
+    return "Usage: xconnectd [OPTIONS]\n"
+           "Cross-connects pairs of network interfaces with XDP.\n"
+           "\n"
+           "  -c, --config FILE     config file (default " +
+           std::string(default_config_path) +
+           "); -conf FILE works too\n"
+           "  -m, --xdp-mode MODE   auto (default), native or generic\n"
+           "      --no-bus          file-driven only: no D-Bus service\n"
+           "  -v, --verbose         log debug messages\n"
+           "      --version         print the version and exit\n"
+           "  -h, --help            print this help and exit\n";
+}
+
+CommandLine parse_command_line(const std::vector<std::string>& arguments) {
+    CommandLine result;
+    auto fail = [&](const std::string& message) {
+        result.usage_error = message;
+        return result;
+    };
+    for (size_t i = 0; i < arguments.size(); ++i) {
+        std::string argument = arguments[i];
+        std::optional<std::string> inline_value;
+        if (argument.starts_with("--")) {
+            if (auto equals = argument.find('='); equals != std::string::npos) {
+                inline_value = argument.substr(equals + 1);
+                argument.resize(equals);
+            }
+        }
+        auto value = [&]() -> std::optional<std::string> {
+            if (inline_value) {
+                return inline_value;
+            }
+            if (i + 1 < arguments.size()) {
+                return arguments[++i];
+            }
+            return std::nullopt;
+        };
+        if (argument == "-h" || argument == "--help") {
+            result.print_and_exit = usage_text();
+            return result;
+        }
+        if (argument == "--version") {
+            result.print_and_exit = std::string("xconnectd ") + version + "\n";
+            return result;
+        }
+        if (argument == "-c" || argument == "--config" || argument == "-conf") {
+            auto file = value();
+            if (!file || file->empty()) {
+                return fail(argument + " needs a file name");
+            }
+            result.options.config_file = std::filesystem::absolute(*file).lexically_normal();
+        } else if (argument == "-m" || argument == "--xdp-mode") {
+            auto mode = value();
+            auto policy = mode ? parse_mode_policy(*mode) : std::nullopt;
+            if (!policy) {
+                return fail(argument + " must be auto, native or generic");
+            }
+            result.options.xdp_mode = *policy;
+        } else if (argument == "--no-bus") {
+            result.options.no_bus = true;
+        } else if (argument == "-v" || argument == "--verbose") {
+            result.options.verbose = true;
+        } else {
+            return fail("unknown option " + argument);
+        }
+    }
+    return result;
+}
+
+}  // namespace xconnect

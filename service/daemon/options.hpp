@@ -1,0 +1,32 @@
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/model.hpp"
+
+namespace xconnect {
+
+inline constexpr const char* default_config_path = "/etc/xconnect/xconnect.yaml";
+
+struct DaemonOptions {
+    std::filesystem::path config_file = default_config_path;
+    ModePolicy xdp_mode = ModePolicy::automatic;
+    bool no_bus = false;
+    bool verbose = false;
+};
+
+// What the command line asks for: run with options, or print and exit.
+struct CommandLine {
+    DaemonOptions options;
+    std::optional<std::string> print_and_exit;  // --help / --version text
+    std::optional<std::string> usage_error;     // exit 2 with this message
+};
+
+CommandLine parse_command_line(const std::vector<std::string>& arguments);
+
+std::string usage_text();
+
+}  // namespace xconnect

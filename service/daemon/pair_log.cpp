@@ -1,0 +1,75 @@
+#include "pair_log.hpp"
+
+#include "common/log.hpp"
+
+namespace xconnect {
+
+namespace {
+
+std::string absent_sides(const PairStatus& pair) {
+    std::string absent;
+    if (pair.left_ifindex == 0) {
+        absent = pair.spec.left;
+    }
+    if (pair.right_ifindex == 0 && pair.spec.right != pair.spec.left) {
+        absent += (absent.empty() ? "" : " and ") + pair.spec.right;
+    }
+    return absent;
+}
+
+void log_oper_change(const PairStatus& pair, const std::string& side,
+                     const std::optional<OperState>& oper) {
+    if (!oper) {
+        return;  // absence is logged with the state change
+    }
+    const auto level = *oper == OperState::up ? log::Level::info : log::Level::notice;
+    log::emit(level, pair.spec.label(), ": ", side, " is ", to_string(*oper),
+              *oper == OperState::up || pair.state != PairState::active
+                  ? ""
+                  : " (forwarding resumes when it is up)");
+}
+
+}  // namespace
+
+std::string describe_state(const PairStatus& pair) {
+    std::string text(to_string(pair.state));
+    switch (pair.state) {
+        case PairState::active:
+            text += " (" + std::string(to_string(*pair.mode)) + ")";
+            if (!pair.error.empty()) {
+                text += "; " + pair.error;
+            }
+            break;
+        case PairState::pending:
+            text += " (" + absent_sides(pair) + " absent)";
+            break;
+        case PairState::failed:
+            text += ": " + pair.error;
+            break;
+    }
+    return text;
+}
+
+void PairLog::pair_added(const PairStatus& pair) {
+    log::emit(pair.state == PairState::failed ? log::Level::err : log::Level::info,
+              pair.spec.label(), ": added, ", describe_state(pair));
+}
+
+void PairLog::pair_removed(const PairStatus& pair) {
+    log::info(pair.spec.label(), ": removed");
+}
+
+void PairLog::pair_changed(const PairStatus& pair, PairFields changed) {
+    if (changed & (field_state | field_mode | field_error)) {
+        log::emit(pair.state == PairState::failed ? log::Level::err : log::Level::info,
+                  pair.spec.label(), ": ", describe_state(pair));
+    }
+    if (changed & field_left_oper) {
+        log_oper_change(pair, pair.spec.left, pair.left_oper);
+    }
+    if ((changed & field_right_oper) && !pair.spec.is_self_pair()) {
+        log_oper_change(pair, pair.spec.right, pair.right_oper);
+    }
+}
+
+}  // namespace xconnect

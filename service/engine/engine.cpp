@@ -1,0 +1,406 @@
+#include "engine.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <set>
+#include <stdexcept>
+
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "plan.hpp"
+
+namespace xconnect {
+
+namespace {
+
+// Native XDP_REDIRECT into a veth (or tap) drops silently unless its peer runs
+// NAPI, which a peer with default settings in another namespace does not:
+// generic mode forwards regardless, as the original xdp-xconnect did.
+bool needs_generic_mode(const LinkInfo& link) { return link.kind == "veth" || link.kind == "tun"; }
+
+PairFields changed_fields(const PairStatus& a, const PairStatus& b) {
+    PairFields fields = 0;
+    if (a.state != b.state) {
+        fields |= field_state;
+    }
+    if (a.mode != b.mode) {
+        fields |= field_mode;
+    }
+    if (a.error != b.error) {
+        fields |= field_error;
+    }
+    if (a.left_ifindex != b.left_ifindex) {
+        fields |= field_left_ifindex;
+    }
+    if (a.right_ifindex != b.right_ifindex) {
+        fields |= field_right_ifindex;
+    }
+    if (a.left_oper != b.left_oper) {
+        fields |= field_left_oper;
+    }
+    if (a.right_oper != b.right_oper) {
+        fields |= field_right_oper;
+    }
+    return fields;
+}
+
+}  // namespace
+
+Engine::Engine(Dataplane& dataplane, EngineOptions options)
+    : dataplane_(dataplane), options_(options) {}
+
+void Engine::add_observer(EngineObserver& observer) { observers_.push_back(&observer); }
+
+void Engine::remove_observer(EngineObserver& observer) { std::erase(observers_, &observer); }
+
+const LinkInfo* Engine::find_link(std::string_view name) const {
+    auto by_name = ifindex_by_name_.find(std::string(name));
+    if (by_name == ifindex_by_name_.end()) {
+        return nullptr;
+    }
+    auto link = links_.find(by_name->second);
+    return link == links_.end() ? nullptr : &link->second;
+}
+
+Engine::Record* Engine::find_record(std::string_view ifname) {
+    for (auto& [left, record] : records_) {
+        if (record.status.spec.holds(ifname)) {
+            return &record;
+        }
+    }
+    return nullptr;
+}
+
+const Engine::Record* Engine::find_record(std::string_view ifname) const {
+    return const_cast<Engine*>(this)->find_record(ifname);
+}
+
+ModePolicy Engine::policy_for(const PairSpec& spec) const {
+    return spec.mode.value_or(options_.default_mode);
+}
+
+void Engine::apply(const std::vector<PairSpec>& pairs) {
+    if (auto problems = validate_pairs(pairs); !problems.empty()) {
+        throw std::invalid_argument(problems.front().message);
+    }
+    const Plan plan = plan_changes(desired_, pairs);
+    const std::set<std::string> moving(plan.changed_interfaces.begin(),
+                                       plan.changed_interfaces.end());
+
+    // Interfaces that move to another pair keep their program and map entry
+    // (rewritten below), so they forward without a gap.
+    std::map<std::string, Port> spare_ports;
+    auto hand_over = [&](const std::string& name, std::optional<Port>& port, Counters& retired) {
+        if (!port) {
+            return;
+        }
+        if (moving.contains(name)) {
+            Port moved = *port;
+            moved.baseline = read_counters(moved.ifindex);
+            spare_ports.emplace(name, moved);
+            port.reset();
+        } else {
+            release_port(port, retired);
+        }
+    };
+    for (const PairSpec& spec : plan.removed_pairs) {
+        Record* record = find_record(spec.left);
+        if (record == nullptr) {
+            continue;
+        }
+        const PairSpec held = record->status.spec;
+        hand_over(held.left, record->left_port, record->retired.left_to_right);
+        hand_over(held.right, record->right_port, record->retired.right_to_left);
+        const PairStatus gone = record->status;
+        records_.erase(held.left);
+        notify_removed(gone);
+    }
+
+    for (const PairSpec& spec : plan.added_pairs) {
+        Record record;
+        record.status.spec = spec;
+        if (auto spare = spare_ports.extract(spec.left)) {
+            record.left_port = spare.mapped();
+        }
+        if (!spec.is_self_pair()) {
+            if (auto spare = spare_ports.extract(spec.right)) {
+                record.right_port = spare.mapped();
+            }
+        }
+        auto [it, inserted] = records_.emplace(spec.left, std::move(record));
+        reconcile(it->second, /*notify=*/false);
+        notify_added(it->second.status);
+    }
+    for (auto& [name, port] : spare_ports) {
+        std::optional<Port> unused = port;
+        Counters ignored;
+        release_port(unused, ignored);
+    }
+
+    // Kept pairs keep the spelling they were created with.
+    desired_ = pairs;
+    for (PairSpec& spec : desired_) {
+        if (const Record* record = find_record(spec.left)) {
+            spec = record->status.spec;
+        }
+    }
+}
+
+void Engine::set_links(const std::vector<LinkInfo>& links) {
+    links_.clear();
+    ifindex_by_name_.clear();
+    for (const LinkInfo& link : links) {
+        links_[link.ifindex] = link;
+        ifindex_by_name_[link.name] = link.ifindex;
+    }
+    for (auto& [left, record] : records_) {
+        reconcile(record, /*notify=*/true);
+    }
+}
+
+void Engine::link_changed(const LinkInfo& link) {
+    std::string old_name;
+    if (auto old = links_.find(link.ifindex); old != links_.end()) {
+        if (old->second == link) {
+            return;
+        }
+        old_name = old->second.name;
+        if (old_name != link.name) {
+            ifindex_by_name_.erase(old_name);
+        }
+    }
+    // The name may still point at an older link that was recreated: the new one wins.
+    if (auto holder = ifindex_by_name_.find(link.name);
+        holder != ifindex_by_name_.end() && holder->second != link.ifindex) {
+        links_.erase(holder->second);
+    }
+    links_[link.ifindex] = link;
+    ifindex_by_name_[link.name] = link.ifindex;
+    reconcile_holders(old_name, link.name);
+}
+
+void Engine::link_removed(uint32_t ifindex) {
+    auto link = links_.find(ifindex);
+    if (link == links_.end()) {
+        return;
+    }
+    const std::string name = link->second.name;
+    links_.erase(link);
+    if (auto by_name = ifindex_by_name_.find(name);
+        by_name != ifindex_by_name_.end() && by_name->second == ifindex) {
+        ifindex_by_name_.erase(by_name);
+    }
+    reconcile_holders(name, {});
+}
+
+void Engine::reconcile_holders(std::string_view name_a, std::string_view name_b) {
+    Record* first = name_a.empty() ? nullptr : find_record(name_a);
+    Record* second = name_b.empty() ? nullptr : find_record(name_b);
+    if (first != nullptr) {
+        reconcile(*first, /*notify=*/true);
+    }
+    if (second != nullptr && second != first) {
+        reconcile(*second, /*notify=*/true);
+    }
+}
+
+void Engine::reconcile(Record& record, bool notify) {
+    const PairStatus before = record.status;
+    PairStatus& status = record.status;
+    const PairSpec& spec = status.spec;
+    const LinkInfo* left = find_link(spec.left);
+    const LinkInfo* right = spec.is_self_pair() ? left : find_link(spec.right);
+
+    retire_if_stale(record.left_port, left, record.retired.left_to_right);
+    retire_if_stale(record.right_port, right, record.retired.right_to_left);
+
+    status.left_ifindex = left ? left->ifindex : 0;
+    status.right_ifindex = right ? right->ifindex : 0;
+    status.left_oper = left ? std::optional(left->oper_state) : std::nullopt;
+    status.right_oper = right ? std::optional(right->oper_state) : std::nullopt;
+
+    if (left == nullptr || right == nullptr) {
+        release_ports(record);
+        status.state = PairState::pending;
+        status.mode.reset();
+    } else {
+        bring_up(record, *left, *right);
+    }
+    if (notify) {
+        notify_changed(before, status);
+    }
+}
+
+void Engine::bring_up(Record& record, const LinkInfo& left, const LinkInfo& right) {
+    PairStatus& status = record.status;
+    const ModePolicy policy = policy_for(status.spec);
+    AttachMode mode = AttachMode::native;
+    if (policy == ModePolicy::generic ||
+        (policy == ModePolicy::automatic &&
+         (needs_generic_mode(left) || needs_generic_mode(right)))) {
+        mode = AttachMode::generic;
+    }
+    // An active pair whose ports still stand needs nothing: it keeps forwarding untouched.
+    if (status.state == PairState::active && status.mode && record.left_port &&
+        record.left_port->ifindex == left.ifindex &&
+        (status.spec.is_self_pair() ||
+         (record.right_port && record.right_port->ifindex == right.ifindex))) {
+        return;
+    }
+
+    std::string note;
+    try {
+        try {
+            attach_ports(record, left, right, mode);
+        } catch (const SystemError& error) {
+            if (policy != ModePolicy::automatic || mode != AttachMode::native ||
+                error.error_number() != EOPNOTSUPP) {
+                throw;
+            }
+            // The driver has no native XDP: generic mode works on every device.
+            note = std::string(error.what()) + "; using generic mode";
+            release_ports(record);
+            mode = AttachMode::generic;
+            attach_ports(record, left, right, mode);
+        }
+        dataplane_.connect(left.ifindex, right.ifindex);
+        if (!status.spec.is_self_pair()) {
+            dataplane_.connect(right.ifindex, left.ifindex);
+        }
+        status.state = PairState::active;
+        status.mode = mode;
+        status.error = note;
+    } catch (const std::exception& error) {
+        release_ports(record);  // no half-attached pair
+        status.state = PairState::failed;
+        status.mode.reset();
+        status.error = error.what();
+    }
+}
+
+void Engine::attach_ports(Record& record, const LinkInfo& left, const LinkInfo& right,
+                          AttachMode mode) {
+    ensure_port(record.left_port, record.retired.left_to_right, left, mode);
+    if (!record.status.spec.is_self_pair()) {
+        ensure_port(record.right_port, record.retired.right_to_left, right, mode);
+    }
+}
+
+void Engine::ensure_port(std::optional<Port>& port, Counters& retired, const LinkInfo& link,
+                         AttachMode mode) {
+    if (port && port->ifindex == link.ifindex && port->mode == mode) {
+        return;
+    }
+    release_port(port, retired);
+    try {
+        if (auto existing = dataplane_.attached_program(link.ifindex);
+            existing && existing->program_id != dataplane_.program_id()) {
+            throw std::runtime_error(link.name + ": XDP program id " +
+                                     std::to_string(existing->program_id) + " (" +
+                                     std::string(to_string(existing->mode)) +
+                                     ") is already attached by someone else; not replacing it");
+        }
+        dataplane_.attach(link.ifindex, mode);
+    } catch (const SystemError& error) {
+        throw SystemError(link.name, error);
+    }
+    port = Port{.ifindex = link.ifindex, .mode = mode, .baseline = {}};
+}
+
+void Engine::release_port(std::optional<Port>& port, Counters& retired) noexcept {
+    if (!port) {
+        return;
+    }
+    retired += read_counters(port->ifindex) - port->baseline;
+    dataplane_.disconnect(port->ifindex);
+    dataplane_.detach(port->ifindex);
+    port.reset();
+}
+
+void Engine::release_ports(Record& record) noexcept {
+    release_port(record.left_port, record.retired.left_to_right);
+    release_port(record.right_port, record.retired.right_to_left);
+}
+
+void Engine::retire_if_stale(std::optional<Port>& port, const LinkInfo* link, Counters& retired) {
+    if (port && (link == nullptr || link->ifindex != port->ifindex)) {
+        release_port(port, retired);
+    }
+}
+
+Counters Engine::read_counters(uint32_t ifindex) const noexcept {
+    try {
+        return dataplane_.counters(ifindex);
+    } catch (const std::exception& error) {
+        log::warning("ifindex ", ifindex, ": reading counters: ", error.what());
+        return {};
+    }
+}
+
+std::vector<PairStatus> Engine::pairs() const {
+    std::vector<PairStatus> result;
+    result.reserve(records_.size());
+    for (const auto& [left, record] : records_) {
+        result.push_back(record.status);
+    }
+    return result;
+}
+
+std::optional<PairStatus> Engine::find_pair(std::string_view ifname) const {
+    const Record* record = find_record(ifname);
+    return record ? std::optional(record->status) : std::nullopt;
+}
+
+std::optional<PairCounters> Engine::counters(std::string_view ifname) const {
+    const Record* record = find_record(ifname);
+    if (record == nullptr) {
+        return std::nullopt;
+    }
+    auto live = [&](const std::optional<Port>& port) {
+        return port ? read_counters(port->ifindex) - port->baseline : Counters{};
+    };
+    PairCounters result = record->retired;
+    result.left_to_right += live(record->left_port);
+    if (record->status.spec.is_self_pair()) {
+        // One interface: what it reflects is both directions at once.
+        result.right_to_left = result.left_to_right;
+    } else {
+        result.right_to_left += live(record->right_port);
+    }
+    return result;
+}
+
+void Engine::shutdown() {
+    while (!records_.empty()) {
+        auto it = records_.begin();
+        release_ports(it->second);
+        const PairStatus gone = it->second.status;
+        records_.erase(it);
+        notify_removed(gone);
+    }
+    desired_.clear();
+}
+
+void Engine::notify_added(const PairStatus& status) {
+    for (EngineObserver* observer : observers_) {
+        observer->pair_added(status);
+    }
+}
+
+void Engine::notify_removed(const PairStatus& status) {
+    for (EngineObserver* observer : observers_) {
+        observer->pair_removed(status);
+    }
+}
+
+void Engine::notify_changed(const PairStatus& before, const PairStatus& after) {
+    const PairFields fields = changed_fields(before, after);
+    if (fields == 0) {
+        return;
+    }
+    for (EngineObserver* observer : observers_) {
+        observer->pair_changed(after, fields);
+    }
+}
+
+}  // namespace xconnect

@@ -1,0 +1,126 @@
+#pragma once
+
+// The engine: desired state (pairs by interface name) against actual state
+// (links present, programs attached, map entries), reconciled one pair at a
+// time. Front ends feed it desired pairs (config file, D-Bus) and links
+// (netlink); it never reads files, sockets or the bus itself.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "dataplane.hpp"
+#include "model.hpp"
+
+namespace xconnect {
+
+// Which PairStatus fields a change touched (bit set).
+enum PairField : unsigned {
+    field_state = 1u << 0,
+    field_mode = 1u << 1,
+    field_error = 1u << 2,
+    field_left_ifindex = 1u << 3,
+    field_right_ifindex = 1u << 4,
+    field_left_oper = 1u << 5,
+    field_right_oper = 1u << 6,
+};
+using PairFields = unsigned;
+
+// Told about every change, after it happened. Called synchronously from the
+// engine's methods; observers must not call back into apply()/link_*().
+class EngineObserver {
+public:
+    virtual ~EngineObserver() = default;
+    virtual void pair_added(const PairStatus& pair) = 0;
+    virtual void pair_removed(const PairStatus& pair) = 0;
+    virtual void pair_changed(const PairStatus& pair, PairFields changed) = 0;
+};
+
+struct PairCounters {
+    Counters left_to_right;
+    Counters right_to_left;
+};
+
+struct EngineOptions {
+    ModePolicy default_mode = ModePolicy::automatic;
+};
+
+class Engine {
+public:
+    Engine(Dataplane& dataplane, EngineOptions options);
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+    ~Engine() = default;  // leaves the kernel as it is: call shutdown() to detach
+
+    void add_observer(EngineObserver& observer);
+    void remove_observer(EngineObserver& observer);
+
+    // Makes `pairs` the desired state, touching only pairs that changed.
+    // Throws std::invalid_argument (and changes nothing) if validate_pairs()
+    // finds a problem.
+    void apply(const std::vector<PairSpec>& pairs);
+    const std::vector<PairSpec>& desired() const { return desired_; }
+
+    // Actual links, from the netlink front end: a full snapshot, or one change.
+    void set_links(const std::vector<LinkInfo>& links);
+    void link_changed(const LinkInfo& link);
+    void link_removed(uint32_t ifindex);
+
+    // Pairs sorted by left interface name.
+    std::vector<PairStatus> pairs() const;
+    std::optional<PairStatus> find_pair(std::string_view ifname) const;
+    // Frames redirected each way since the pair was created.
+    std::optional<PairCounters> counters(std::string_view ifname) const;
+
+    // Detaches every program and forgets every pair (observers see them removed).
+    void shutdown();
+
+private:
+    // Our program attached to an interface, with its map entry.
+    struct Port {
+        uint32_t ifindex = 0;
+        AttachMode mode = AttachMode::generic;
+        Counters baseline;  // counter values when the port joined this pair
+    };
+    struct Record {
+        PairStatus status;
+        std::optional<Port> left_port;
+        std::optional<Port> right_port;  // unused for a self-pair
+        PairCounters retired;            // from ports that are gone
+    };
+
+    const LinkInfo* find_link(std::string_view name) const;
+    Record* find_record(std::string_view ifname);
+    const Record* find_record(std::string_view ifname) const;
+    ModePolicy policy_for(const PairSpec& spec) const;
+
+    void reconcile(Record& record, bool notify);
+    void reconcile_holders(std::string_view name_a, std::string_view name_b);
+    void bring_up(Record& record, const LinkInfo& left, const LinkInfo& right);
+    void attach_ports(Record& record, const LinkInfo& left, const LinkInfo& right,
+                      AttachMode mode);
+    void ensure_port(std::optional<Port>& port, Counters& retired, const LinkInfo& link,
+                     AttachMode mode);
+    Counters read_counters(uint32_t ifindex) const noexcept;
+    void release_port(std::optional<Port>& port, Counters& retired) noexcept;
+    void release_ports(Record& record) noexcept;
+    void retire_if_stale(std::optional<Port>& port, const LinkInfo* link, Counters& retired);
+
+    void notify_added(const PairStatus& status);
+    void notify_removed(const PairStatus& status);
+    void notify_changed(const PairStatus& before, const PairStatus& after);
+
+    Dataplane& dataplane_;
+    EngineOptions options_;
+    std::vector<EngineObserver*> observers_;
+    std::vector<PairSpec> desired_;
+    std::map<std::string, Record, std::less<>> records_;  // by left name
+    std::map<uint32_t, LinkInfo> links_;                   // by ifindex
+    std::unordered_map<std::string, uint32_t> ifindex_by_name_;
+};
+
+}  // namespace xconnect

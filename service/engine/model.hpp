@@ -1,0 +1,95 @@
+#pragma once
+
+// The engine's vocabulary: what a pair is, the states it goes through, and what
+// the kernel tells us about links. This is what the D-Bus contract exposes.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace xconnect {
+
+// XDP attach mode in use on an interface.
+enum class AttachMode { native, generic };
+
+// Attach mode asked for: by the daemon option, or per pair in the config file.
+enum class ModePolicy { automatic, native, generic };
+
+enum class PairState { pending, active, failed };
+
+// IFLA_OPERSTATE, RFC 2863 names.
+enum class OperState { unknown, notpresent, down, lowerlayerdown, testing, dormant, up };
+
+std::string_view to_string(AttachMode mode);
+std::string_view to_string(ModePolicy policy);
+std::string_view to_string(PairState state);
+std::string_view to_string(OperState state);
+std::optional<ModePolicy> parse_mode_policy(std::string_view text);
+
+// One cross-connect as configured: interface names as given, and the mode
+// forced for this pair (nullopt: the daemon's default policy).
+struct PairSpec {
+    std::string left;
+    std::string right;
+    std::optional<ModePolicy> mode;
+
+    bool is_self_pair() const { return left == right; }
+    bool holds(std::string_view ifname) const { return left == ifname || right == ifname; }
+    // The same cross-connect: same two interfaces (either order) and same mode.
+    bool same_connection(const PairSpec& other) const;
+    // "veth0<->veth1", the name used in every log line about the pair.
+    std::string label() const;
+    bool operator==(const PairSpec&) const = default;
+};
+
+// A link as the kernel reports it (rtnetlink).
+struct LinkInfo {
+    uint32_t ifindex = 0;
+    std::string name;
+    std::string kind;  // IFLA_INFO_KIND: "veth", "tun", ... ; empty for physical NICs
+    OperState oper_state = OperState::unknown;
+    bool operator==(const LinkInfo&) const = default;
+};
+
+struct Counters {
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+    Counters& operator+=(const Counters& other) {
+        packets += other.packets;
+        bytes += other.bytes;
+        return *this;
+    }
+    Counters operator-(const Counters& other) const {
+        return {packets - other.packets, bytes - other.bytes};
+    }
+    bool operator==(const Counters&) const = default;
+};
+
+// What the engine shows of one pair: the contract's org.xconnect.Pair properties.
+struct PairStatus {
+    PairSpec spec;
+    PairState state = PairState::pending;
+    std::optional<AttachMode> mode;  // nullopt while not attached
+    std::string error;               // why failed, or the last attach problem
+    uint32_t left_ifindex = 0;       // 0 while absent
+    uint32_t right_ifindex = 0;
+    std::optional<OperState> left_oper;  // nullopt while absent
+    std::optional<OperState> right_oper;
+};
+
+// Validates a name the way Linux's dev_valid_name() does, plus control
+// characters. Returns the reason it is refused, or nullopt when it is valid.
+std::optional<std::string> invalid_interface_name_reason(std::string_view name);
+
+// Problems that make a set of pairs unusable; index refers into the input.
+struct SpecProblem {
+    size_t index;
+    std::string message;
+};
+
+// Every interface name valid and in at most one pair.
+std::vector<SpecProblem> validate_pairs(const std::vector<PairSpec>& pairs);
+
+}  // namespace xconnect

@@ -1,0 +1,127 @@
+#include "links.hpp"
+
+#include <libmnl/libmnl.h>
+#include <linux/if.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+
+#include <cerrno>
+#include <ctime>
+#include <vector>
+
+#include "common/error.hpp"
+
+namespace xconnect::netlink {
+
+void MnlSocketCloser::operator()(mnl_socket* socket) const noexcept { mnl_socket_close(socket); }
+
+MnlSocket open_route_socket(unsigned groups) {
+    MnlSocket socket(mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC));
+    if (!socket) {
+        throw_errno("open rtnetlink socket", "mnl_socket_open2");
+    }
+    if (mnl_socket_bind(socket.get(), groups, MNL_SOCKET_AUTOPID) < 0) {
+        throw_errno("bind rtnetlink socket", "mnl_socket_bind");
+    }
+    return socket;
+}
+
+namespace {
+
+OperState oper_state_from_kernel(uint8_t value) {
+    // IF_OPER_* values are RFC 2863 order, which OperState mirrors.
+    return value <= IF_OPER_UP ? static_cast<OperState>(value) : OperState::unknown;
+}
+
+int collect_attribute(const nlattr* attribute, void* data) {
+    auto* table = static_cast<const nlattr**>(data);
+    const int type = mnl_attr_get_type(attribute);
+    if (type <= IFLA_MAX) {
+        table[type] = attribute;
+    }
+    return MNL_CB_OK;
+}
+
+int collect_linkinfo_attribute(const nlattr* attribute, void* data) {
+    auto* table = static_cast<const nlattr**>(data);
+    const int type = mnl_attr_get_type(attribute);
+    if (type <= IFLA_INFO_MAX) {
+        table[type] = attribute;
+    }
+    return MNL_CB_OK;
+}
+
+int collect_link(const nlmsghdr* message, void* data) {
+    if (auto link = parse_link(message)) {
+        static_cast<std::vector<LinkInfo>*>(data)->push_back(std::move(*link));
+    }
+    return MNL_CB_OK;
+}
+
+}  // namespace
+
+std::optional<LinkInfo> parse_link(const nlmsghdr* message) {
+    if ((message->nlmsg_type != RTM_NEWLINK && message->nlmsg_type != RTM_DELLINK) ||
+        message->nlmsg_len < NLMSG_LENGTH(sizeof(ifinfomsg))) {
+        return std::nullopt;
+    }
+    const auto* header = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(message));
+    const nlattr* attributes[IFLA_MAX + 1] = {};
+    if (mnl_attr_parse(message, sizeof(ifinfomsg), collect_attribute, attributes) < 0) {
+        return std::nullopt;
+    }
+    const nlattr* name = attributes[IFLA_IFNAME];
+    if (name == nullptr || mnl_attr_validate(name, MNL_TYPE_NUL_STRING) < 0) {
+        return std::nullopt;
+    }
+    LinkInfo link;
+    link.ifindex = static_cast<uint32_t>(header->ifi_index);
+    link.name = mnl_attr_get_str(name);
+    if (const nlattr* oper = attributes[IFLA_OPERSTATE];
+        oper != nullptr && mnl_attr_validate(oper, MNL_TYPE_U8) == 0) {
+        link.oper_state = oper_state_from_kernel(mnl_attr_get_u8(oper));
+    }
+    if (const nlattr* linkinfo = attributes[IFLA_LINKINFO]) {
+        const nlattr* info[IFLA_INFO_MAX + 1] = {};
+        if (mnl_attr_parse_nested(linkinfo, collect_linkinfo_attribute, info) >= 0 &&
+            info[IFLA_INFO_KIND] != nullptr &&
+            mnl_attr_validate(info[IFLA_INFO_KIND], MNL_TYPE_STRING) == 0) {
+            link.kind = mnl_attr_get_str(info[IFLA_INFO_KIND]);
+        }
+    }
+    return link;
+}
+
+std::vector<LinkInfo> dump_links() {
+    MnlSocket socket = open_route_socket(0);
+    // 32 KiB: what the kernel sends per dump part at most (MNL_SOCKET_DUMP_SIZE in newer libmnl).
+    std::vector<char> buffer(32768);
+    nlmsghdr* request = mnl_nlmsg_put_header(buffer.data());
+    request->nlmsg_type = RTM_GETLINK;
+    request->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    const auto sequence = static_cast<uint32_t>(time(nullptr));
+    request->nlmsg_seq = sequence;
+    auto* header = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(request, sizeof(ifinfomsg)));
+    header->ifi_family = AF_UNSPEC;
+    if (mnl_socket_sendto(socket.get(), request, request->nlmsg_len) < 0) {
+        throw_errno("request link dump", "mnl_socket_sendto");
+    }
+    const unsigned port = mnl_socket_get_portid(socket.get());
+    std::vector<LinkInfo> links;
+    for (;;) {
+        const ssize_t received = mnl_socket_recvfrom(socket.get(), buffer.data(), buffer.size());
+        if (received < 0) {
+            throw_errno("read link dump", "mnl_socket_recvfrom");
+        }
+        const int result =
+            mnl_cb_run(buffer.data(), received, sequence, port, collect_link, &links);
+        if (result == MNL_CB_STOP) {
+            return links;
+        }
+        if (result < 0) {
+            throw_errno("parse link dump", "mnl_cb_run");
+        }
+    }
+}
+
+}  // namespace xconnect::netlink
