@@ -106,6 +106,7 @@ std::vector<PairSpec> parse_config(std::string_view text, const std::string& ori
                  describe_type(root));
     }
     std::optional<YAML::Node> links_entry;
+    YAML::Mark links_mark;
     for (const auto& entry : root) {
         if (!entry.first.IsScalar() || entry.first.Scalar() != links_key) {
             fail(origin, entry.first.Mark(),
@@ -116,13 +117,14 @@ std::vector<PairSpec> parse_config(std::string_view text, const std::string& ori
             fail(origin, entry.first.Mark(), "\"" + std::string(links_key) + "\" is given twice");
         }
         links_entry.emplace(entry.second);
+        links_mark = entry.first.Mark();  // an empty value has no line of its own
     }
     if (!links_entry) {
         throw InvalidConfig(origin + ": no \"" + std::string(links_key) + "\" key");
     }
     const YAML::Node& links = *links_entry;
     if (links.IsNull()) {
-        fail(origin, links.Mark(),
+        fail(origin, links_mark,
              "\"" + std::string(links_key) +
                  "\" is empty (write \"links: {}\" to run with no pairs on purpose)");
     }

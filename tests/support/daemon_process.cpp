@@ -1,0 +1,147 @@
+#include "daemon_process.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
+#include "common/error.hpp"
+
+namespace xconnect::test {
+
+using namespace std::chrono;
+
+DaemonProcess::DaemonProcess(const std::string& binary, const std::vector<std::string>& args,
+                             const Netns* netns) {
+    int pipe_fds[2];
+    if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
+        throw_errno("start " + binary, "pipe2");
+    }
+    UniqueFd read_end(pipe_fds[0]);
+    UniqueFd write_end(pipe_fds[1]);
+    UniqueFd netns_fd;
+    if (netns != nullptr) {
+        netns_fd.reset(open(netns->path().c_str(), O_RDONLY | O_CLOEXEC));
+        if (!netns_fd) {
+            throw_errno("open " + netns->path(), "open");
+        }
+    }
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(binary.c_str()));
+    for (const std::string& arg : args) {
+        argv.push_back(const_cast<char*>(arg.c_str()));
+    }
+    argv.push_back(nullptr);
+
+    pid_ = fork();
+    if (pid_ < 0) {
+        throw_errno("start " + binary, "fork");
+    }
+    if (pid_ == 0) {
+        // Child: only async-signal-safe calls until exec.
+        if (netns_fd && setns(netns_fd.get(), CLONE_NEWNET) != 0) {
+            _exit(126);
+        }
+        dup2(write_end.get(), STDERR_FILENO);
+        execv(binary.c_str(), argv.data());
+        _exit(127);
+    }
+    stderr_ = std::move(read_end);
+}
+
+DaemonProcess::~DaemonProcess() {
+    if (pid_ > 0 && exit_status_ < 0) {
+        kill(pid_, SIGTERM);
+        if (wait_exit(seconds(10)) < 0) {
+            kill(pid_, SIGKILL);
+            wait_exit(seconds(10));
+        }
+    }
+}
+
+bool DaemonProcess::read_some(milliseconds timeout) {
+    pollfd poll_fd{.fd = stderr_.get(), .events = POLLIN, .revents = 0};
+    const int ready = poll(&poll_fd, 1, static_cast<int>(timeout.count()));
+    if (ready <= 0) {
+        return false;
+    }
+    char buffer[4096];
+    const ssize_t n = read(stderr_.get(), buffer, sizeof buffer);
+    if (n <= 0) {
+        return false;  // daemon exited
+    }
+    partial_.append(buffer, static_cast<size_t>(n));
+    for (size_t newline; (newline = partial_.find('\n')) != std::string::npos;) {
+        lines_.push_back(partial_.substr(0, newline));
+        partial_.erase(0, newline + 1);
+    }
+    return true;
+}
+
+std::string DaemonProcess::expect_log(const std::string& text, milliseconds timeout) {
+    const auto deadline = steady_clock::now() + timeout;
+    for (;;) {
+        for (; cursor_ < lines_.size(); ++cursor_) {
+            if (lines_[cursor_].find(text) != std::string::npos) {
+                return lines_[cursor_++];
+            }
+        }
+        const auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
+        if (left.count() <= 0 || !read_some(left)) {
+            if (steady_clock::now() >= deadline || exit_status_ >= 0 ||
+                waitpid(pid_, nullptr, WNOHANG) == pid_) {
+                throw std::runtime_error("xconnectd never logged \"" + text + "\"; its log:\n" +
+                                         log_text());
+            }
+        }
+    }
+}
+
+bool DaemonProcess::logged(const std::string& text) {
+    while (read_some(milliseconds(0))) {
+    }
+    for (const std::string& line : lines_) {
+        if (line.find(text) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void DaemonProcess::signal(int signal_number) { kill(pid_, signal_number); }
+
+int DaemonProcess::wait_exit(milliseconds timeout) {
+    // Reading the log to its end (EOF) is how we learn the daemon exited.
+    const auto deadline = steady_clock::now() + timeout;
+    while (steady_clock::now() < deadline) {
+        const auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
+        if (!read_some(left)) {
+            break;
+        }
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, steady_clock::now() < deadline ? 0 : WNOHANG) != pid_) {
+        return -1;
+    }
+    exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return exit_status_;
+}
+
+int DaemonProcess::terminate(milliseconds timeout) {
+    kill(pid_, SIGTERM);
+    return wait_exit(timeout);
+}
+
+std::string DaemonProcess::log_text() const {
+    std::string text;
+    for (const std::string& line : lines_) {
+        text += line + "\n";
+    }
+    return text + partial_;
+}
+
+}  // namespace xconnect::test

@@ -1,0 +1,50 @@
+#pragma once
+
+// xconnectd as a child process, its stderr log read as it comes.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "common/unique_fd.hpp"
+#include "netns.hpp"
+
+namespace xconnect::test {
+
+class DaemonProcess {
+public:
+    // Starts `binary args...` inside `netns` (nullptr: this namespace).
+    DaemonProcess(const std::string& binary, const std::vector<std::string>& args,
+                  const Netns* netns);
+    ~DaemonProcess();  // SIGTERM, then SIGKILL if it does not exit
+    DaemonProcess(const DaemonProcess&) = delete;
+    DaemonProcess& operator=(const DaemonProcess&) = delete;
+
+    // Waits (reading the log as it arrives) for a line after the previous match
+    // that contains `text`; throws with the whole log if none comes in time.
+    std::string expect_log(const std::string& text,
+                           std::chrono::milliseconds timeout = std::chrono::seconds(20));
+    // Whether any line so far (from the start) contains `text`.
+    bool logged(const std::string& text);
+
+    void signal(int signal_number);
+    // Sends SIGTERM and waits; returns the exit status (128+N when killed by N).
+    int terminate(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+    std::string log_text() const;
+    pid_t pid() const { return pid_; }
+
+private:
+    bool read_some(std::chrono::milliseconds timeout);
+    int wait_exit(std::chrono::milliseconds timeout);
+
+    pid_t pid_ = -1;
+    int exit_status_ = -1;
+    UniqueFd stderr_;
+    std::string partial_;
+    std::vector<std::string> lines_;
+    size_t cursor_ = 0;
+};
+
+}  // namespace xconnect::test

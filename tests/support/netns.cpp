@@ -1,0 +1,65 @@
+#include "netns.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <stdexcept>
+
+#include "common/error.hpp"
+
+namespace xconnect::test {
+
+bool privileged() { return geteuid() == 0; }
+
+std::string sh(const std::string& command) {
+    FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+    if (pipe == nullptr) {
+        throw_errno(command, "popen");
+    }
+    std::string output;
+    std::array<char, 4096> chunk;
+    while (size_t n = fread(chunk.data(), 1, chunk.size(), pipe)) {
+        output.append(chunk.data(), n);
+    }
+    const int status = pclose(pipe);
+    if (status != 0) {
+        throw std::runtime_error("command failed (status " + std::to_string(status) +
+                                 "): " + command + "\n" + output);
+    }
+    return output;
+}
+
+int sh_status(const std::string& command) {
+    const int status = std::system((command + " >/dev/null 2>&1").c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string unique_suffix() {
+    static int counter = 0;
+    return std::to_string(getpid() % 100000) + "x" + std::to_string(counter++);
+}
+
+Netns::Netns(const std::string& tag) : name_("xct-" + unique_suffix() + "-" + tag) {
+    sh("ip netns add " + name_);
+    sh(ip() + "link set lo up");
+}
+
+Netns::~Netns() { sh_status("ip netns del " + name_); }
+
+NetnsScope::NetnsScope(const Netns& netns) : original_(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) {
+    if (!original_) {
+        throw_errno("remember current netns", "open");
+    }
+    UniqueFd target(open(netns.path().c_str(), O_RDONLY | O_CLOEXEC));
+    if (!target || setns(target.get(), CLONE_NEWNET) != 0) {
+        throw_errno("enter netns " + netns.name(), "setns");
+    }
+}
+
+NetnsScope::~NetnsScope() { setns(original_.get(), CLONE_NEWNET); }
+
+}  // namespace xconnect::test

@@ -1,0 +1,54 @@
+#pragma once
+
+// Test fixtures for the real kernel: network namespaces with unique names that
+// are removed even when a test fails, and a way to run code inside one.
+
+#include <string>
+
+#include "common/unique_fd.hpp"
+
+namespace xconnect::test {
+
+// True when the process may create namespaces and load BPF (CI runs as root).
+bool privileged();
+
+// Runs a shell command; throws std::runtime_error with its output if it fails.
+std::string sh(const std::string& command);
+// Runs a shell command and returns its exit status (output discarded).
+int sh_status(const std::string& command);
+
+// A named network namespace (`ip netns add`), deleted with everything in it.
+class Netns {
+public:
+    explicit Netns(const std::string& tag);
+    ~Netns();
+    Netns(const Netns&) = delete;
+    Netns& operator=(const Netns&) = delete;
+
+    const std::string& name() const { return name_; }
+    std::string path() const { return "/var/run/netns/" + name_; }
+    // "ip -n NAME" prefix for commands in this namespace.
+    std::string ip() const { return "ip -n " + name_ + " "; }
+    std::string exec() const { return "ip netns exec " + name_ + " "; }
+
+private:
+    std::string name_;
+};
+
+// Moves the calling thread into a namespace for its lifetime. Sockets opened
+// meanwhile stay in that namespace afterwards.
+class NetnsScope {
+public:
+    explicit NetnsScope(const Netns& netns);
+    ~NetnsScope();
+    NetnsScope(const NetnsScope&) = delete;
+    NetnsScope& operator=(const NetnsScope&) = delete;
+
+private:
+    UniqueFd original_;
+};
+
+// A name unique to this test process, short enough for an interface ("x1a2b3").
+std::string unique_suffix();
+
+}  // namespace xconnect::test

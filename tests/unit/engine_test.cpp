@@ -1,0 +1,364 @@
+#include <gtest/gtest.h>
+
+#include "engine/engine.hpp"
+#include "fake_dataplane.hpp"
+
+namespace xconnect {
+namespace {
+
+using test::FakeDataplane;
+using Journal = std::vector<std::string>;
+
+PairSpec pair(std::string left, std::string right, std::optional<ModePolicy> mode = {}) {
+    return PairSpec{std::move(left), std::move(right), mode};
+}
+
+LinkInfo veth(uint32_t ifindex, std::string name, OperState oper = OperState::up) {
+    return LinkInfo{ifindex, std::move(name), "veth", oper};
+}
+
+LinkInfo nic(uint32_t ifindex, std::string name) {
+    return LinkInfo{ifindex, std::move(name), "", OperState::up};
+}
+
+struct Event {
+    std::string what;  // added / removed / changed
+    PairStatus pair;
+    PairFields fields = 0;
+};
+
+class RecordingObserver : public EngineObserver {
+public:
+    void pair_added(const PairStatus& pair) override { events.push_back({"added", pair}); }
+    void pair_removed(const PairStatus& pair) override { events.push_back({"removed", pair}); }
+    void pair_changed(const PairStatus& pair, PairFields fields) override {
+        events.push_back({"changed", pair, fields});
+    }
+    std::vector<Event> events;
+};
+
+class EngineTest : public testing::Test {
+protected:
+    EngineTest() { engine.add_observer(observer); }
+
+    PairStatus status(const std::string& ifname) {
+        auto found = engine.find_pair(ifname);
+        EXPECT_TRUE(found) << "no pair holds " << ifname;
+        return found.value_or(PairStatus{});
+    }
+    Journal take_journal() { return std::exchange(kernel.journal, {}); }
+
+    FakeDataplane kernel;
+    Engine engine{kernel, EngineOptions{}};
+    RecordingObserver observer;
+};
+
+TEST_F(EngineTest, PairOfAbsentInterfacesIsPendingUntilBothAppear) {
+    engine.apply({pair("veth0", "veth1")});
+    EXPECT_EQ(status("veth0").state, PairState::pending);
+    EXPECT_EQ(status("veth0").left_ifindex, 0u);
+    EXPECT_FALSE(status("veth0").left_oper);
+    EXPECT_TRUE(kernel.journal.empty());
+
+    engine.link_changed(veth(7, "veth0"));
+    EXPECT_EQ(status("veth0").state, PairState::pending);
+    EXPECT_EQ(status("veth0").left_ifindex, 7u);
+    EXPECT_TRUE(kernel.attached.empty()) << "nothing attached while a side is absent";
+
+    engine.link_changed(veth(8, "veth1"));
+    const PairStatus active = status("veth1");
+    EXPECT_EQ(active.state, PairState::active);
+    EXPECT_EQ(active.mode, AttachMode::generic) << "veth forwards only in generic mode by default";
+    EXPECT_EQ(active.right_ifindex, 8u);
+    EXPECT_EQ(active.right_oper, OperState::up);
+    EXPECT_EQ(kernel.redirects, (std::map<uint32_t, uint32_t>{{7, 8}, {8, 7}}));
+    EXPECT_EQ(kernel.attached.size(), 2u);
+}
+
+TEST_F(EngineTest, ObserversSeeAddedChangedRemoved) {
+    engine.set_links({veth(7, "veth0")});
+    engine.apply({pair("veth0", "veth1")});
+    ASSERT_EQ(observer.events.size(), 1u);
+    EXPECT_EQ(observer.events[0].what, "added");
+    EXPECT_EQ(observer.events[0].pair.state, PairState::pending);
+    EXPECT_EQ(observer.events[0].pair.left_ifindex, 7u);
+
+    engine.link_changed(veth(8, "veth1"));
+    ASSERT_EQ(observer.events.size(), 2u);
+    EXPECT_EQ(observer.events[1].what, "changed");
+    EXPECT_EQ(observer.events[1].fields,
+              field_state | field_mode | field_right_ifindex | field_right_oper);
+
+    engine.link_changed(veth(8, "veth1", OperState::down));
+    ASSERT_EQ(observer.events.size(), 3u);
+    EXPECT_EQ(observer.events[2].fields, field_right_oper) << "only what changed is named";
+    EXPECT_EQ(observer.events[2].pair.state, PairState::active);
+
+    engine.link_changed(veth(8, "veth1", OperState::down));  // no change: no event
+    EXPECT_EQ(observer.events.size(), 3u);
+
+    engine.apply({});
+    ASSERT_EQ(observer.events.size(), 4u);
+    EXPECT_EQ(observer.events[3].what, "removed");
+    EXPECT_TRUE(kernel.attached.empty());
+    EXPECT_TRUE(kernel.redirects.empty());
+}
+
+TEST_F(EngineTest, NewPairIsAnnouncedWithItsFinalState) {
+    engine.set_links({veth(7, "a"), veth(8, "b")});
+    engine.apply({pair("a", "b")});
+    ASSERT_EQ(observer.events.size(), 1u);
+    EXPECT_EQ(observer.events[0].what, "added");
+    EXPECT_EQ(observer.events[0].pair.state, PairState::active);
+}
+
+TEST_F(EngineTest, SelfPairReflectsThroughOneInterface) {
+    engine.set_links({veth(5, "xconnect-1")});
+    engine.apply({pair("xconnect-1", "xconnect-1")});
+    EXPECT_EQ(status("xconnect-1").state, PairState::active);
+    EXPECT_EQ(take_journal(), (Journal{"attach 5 generic", "connect 5->5"}));
+    kernel.forward(5, 100);
+    const auto counters = engine.counters("xconnect-1");
+    ASSERT_TRUE(counters);
+    EXPECT_EQ(counters->left_to_right, (Counters{1, 100}));
+    EXPECT_EQ(counters->right_to_left, (Counters{1, 100}));
+    engine.apply({});
+    EXPECT_EQ(take_journal(), (Journal{"disconnect 5", "detach 5"}));
+}
+
+TEST_F(EngineTest, UnchangedPairsAreNotTouched) {
+    engine.set_links({veth(1, "a"), veth(2, "b"), veth(3, "c"), veth(4, "d")});
+    engine.apply({pair("a", "b")});
+    take_journal();
+    engine.apply({pair("a", "b"), pair("c", "d")});
+    EXPECT_EQ(take_journal(),
+              (Journal{"attach 3 generic", "attach 4 generic", "connect 3->4", "connect 4->3"}));
+    engine.apply({pair("b", "a"), pair("c", "d")});  // same pair, other spelling
+    engine.set_links({veth(1, "a"), veth(2, "b"), veth(3, "c"), veth(4, "d")});
+    EXPECT_TRUE(take_journal().empty());
+    EXPECT_EQ(status("a").spec, pair("a", "b")) << "a kept pair keeps its spelling";
+    EXPECT_EQ(engine.desired(), (std::vector{pair("a", "b"), pair("c", "d")}));
+    engine.apply({pair("c", "d")});
+    EXPECT_EQ(take_journal(), (Journal{"disconnect 1", "detach 1", "disconnect 2", "detach 2"}));
+}
+
+TEST_F(EngineTest, InterfaceMovingToAnotherPairKeepsItsProgram) {
+    engine.set_links({veth(1, "intf-1"), veth(2, "intf-2"), veth(3, "intf-3")});
+    engine.apply({pair("intf-1", "intf-2")});
+    take_journal();
+    engine.apply({pair("intf-1", "intf-3")});
+    // intf-1 is not detached: its map entry is rewritten in place, without a gap.
+    EXPECT_EQ(take_journal(), (Journal{"disconnect 2", "detach 2", "attach 3 generic",
+                                       "connect 1->3", "connect 3->1"}));
+    EXPECT_EQ(kernel.redirects, (std::map<uint32_t, uint32_t>{{1, 3}, {3, 1}}));
+}
+
+TEST_F(EngineTest, SwappingPeersOnlyRewritesTheMap) {
+    engine.set_links({veth(1, "a"), veth(2, "b"), veth(3, "c"), veth(4, "d")});
+    engine.apply({pair("a", "b"), pair("c", "d")});
+    take_journal();
+    engine.apply({pair("a", "d"), pair("c", "b")});
+    for (const std::string& call : take_journal()) {
+        EXPECT_TRUE(call.starts_with("connect")) << call;
+    }
+    EXPECT_EQ(kernel.redirects, (std::map<uint32_t, uint32_t>{{1, 4}, {4, 1}, {3, 2}, {2, 3}}));
+    EXPECT_EQ(kernel.attached.size(), 4u);
+}
+
+TEST_F(EngineTest, CountersStartAtZeroForAPairMadeOfMovedInterfaces) {
+    engine.set_links({veth(1, "a"), veth(2, "b"), veth(3, "c")});
+    engine.apply({pair("a", "b")});
+    kernel.forward(1, 60);
+    kernel.forward(1, 60);
+    EXPECT_EQ(engine.counters("a")->left_to_right, (Counters{2, 120}));
+    engine.apply({pair("a", "c")});
+    EXPECT_EQ(engine.counters("a")->left_to_right, (Counters{}));
+    kernel.forward(1, 70);
+    kernel.forward(3, 80);
+    EXPECT_EQ(engine.counters("c")->left_to_right, (Counters{1, 70}));
+    EXPECT_EQ(engine.counters("c")->right_to_left, (Counters{1, 80}));
+}
+
+TEST_F(EngineTest, CountersSurviveARecreatedInterface) {
+    engine.set_links({veth(1, "a"), veth(2, "b")});
+    engine.apply({pair("a", "b")});
+    kernel.forward(2, 100);
+    kernel.device_destroyed(2);
+    engine.link_removed(2);
+    engine.link_changed(veth(9, "b"));
+    kernel.forward(9, 50);
+    EXPECT_EQ(engine.counters("a")->right_to_left, (Counters{2, 150}));
+}
+
+TEST_F(EngineTest, DisappearingInterfaceMakesThePairPendingAndReturnsWithANewIfindex) {
+    engine.set_links({veth(1, "a"), veth(2, "b"), veth(3, "c"), veth(4, "d")});
+    engine.apply({pair("a", "b"), pair("c", "d")});
+    take_journal();
+
+    kernel.device_destroyed(2);
+    engine.link_removed(2);
+    PairStatus pending = status("a");
+    EXPECT_EQ(pending.state, PairState::pending);
+    EXPECT_FALSE(pending.mode);
+    EXPECT_EQ(pending.right_ifindex, 0u);
+    EXPECT_FALSE(pending.right_oper);
+    EXPECT_EQ(pending.left_ifindex, 1u);
+    EXPECT_EQ(take_journal(), (Journal{"disconnect 2", "disconnect 1", "detach 1"}));
+
+    engine.link_changed(veth(12, "b"));
+    EXPECT_EQ(status("b").state, PairState::active);
+    EXPECT_EQ(status("b").right_ifindex, 12u);
+    EXPECT_EQ(kernel.redirects, (std::map<uint32_t, uint32_t>{{1, 12}, {12, 1}, {3, 4}, {4, 3}}));
+    for (const std::string& call : take_journal()) {
+        EXPECT_EQ(call.find(" 3"), std::string::npos) << "other pair touched: " << call;
+        EXPECT_EQ(call.find(" 4"), std::string::npos) << "other pair touched: " << call;
+    }
+}
+
+TEST_F(EngineTest, RecreatedBeforeTheRemovalIsSeen) {
+    // A new ifindex for the same name, with no RTM_DELLINK in between.
+    engine.set_links({veth(1, "a"), veth(2, "b")});
+    engine.apply({pair("a", "b")});
+    kernel.device_destroyed(2);
+    engine.link_changed(veth(20, "b"));
+    EXPECT_EQ(status("a").state, PairState::active);
+    EXPECT_EQ(kernel.redirects, (std::map<uint32_t, uint32_t>{{1, 20}, {20, 1}}));
+    engine.link_removed(2);  // the late removal of the old one changes nothing
+    EXPECT_EQ(status("a").state, PairState::active);
+}
+
+TEST_F(EngineTest, RenameAwayAndBack) {
+    engine.set_links({veth(1, "a"), veth(2, "b")});
+    engine.apply({pair("a", "b")});
+    engine.link_changed(veth(2, "renamed"));
+    EXPECT_EQ(status("a").state, PairState::pending);
+    EXPECT_TRUE(kernel.attached.empty());
+    engine.link_changed(veth(2, "b"));
+    EXPECT_EQ(status("a").state, PairState::active);
+    EXPECT_EQ(status("a").right_ifindex, 2u);
+}
+
+TEST_F(EngineTest, ForeignProgramIsLeftAloneAndThePairFails) {
+    engine.set_links({veth(1, "a"), veth(2, "b")});
+    kernel.attached[2] = AttachedProgram{4242, AttachMode::native};
+    engine.apply({pair("a", "b")});
+    const PairStatus failed = status("a");
+    EXPECT_EQ(failed.state, PairState::failed);
+    EXPECT_FALSE(failed.mode);
+    EXPECT_NE(failed.error.find("b: XDP program id 4242 (native) is already attached"),
+              std::string::npos)
+        << failed.error;
+    EXPECT_EQ(kernel.attached.at(2).program_id, 4242u) << "the foreign program keeps running";
+    EXPECT_FALSE(kernel.attached.contains(1)) << "the half we attached was rolled back";
+    EXPECT_TRUE(kernel.redirects.empty());
+
+    // Once the foreign program is gone, the next reconcile attaches.
+    kernel.attached.erase(2);
+    engine.set_links({veth(1, "a"), veth(2, "b")});
+    EXPECT_EQ(status("a").state, PairState::active);
+    EXPECT_EQ(status("a").error, "");
+}
+
+TEST_F(EngineTest, AttachFailureRollsBackTheOtherSide) {
+    engine.set_links({nic(1, "eth0"), nic(2, "eth1")});
+    kernel.refuse.insert(2);
+    engine.apply({pair("eth0", "eth1")});
+    EXPECT_EQ(status("eth0").state, PairState::failed);
+    EXPECT_NE(status("eth0").error.find("eth1: attach on ifindex 2: bpf_link_create: "),
+              std::string::npos)
+        << status("eth0").error;
+    EXPECT_NE(status("eth0").error.find("EPERM"), std::string::npos) << status("eth0").error;
+    EXPECT_EQ(take_journal(), (Journal{"attach 1 native", "detach 1"}));
+}
+
+TEST_F(EngineTest, AutoModeUsesNativeWhereTheDriverHasIt) {
+    engine.set_links({nic(1, "eth0"), nic(2, "eth1"), nic(3, "eth2"), nic(4, "eth3")});
+    kernel.no_native.insert(4);
+    engine.apply({pair("eth0", "eth1"), pair("eth2", "eth3")});
+    EXPECT_EQ(status("eth0").mode, AttachMode::native);
+    EXPECT_EQ(status("eth0").error, "");
+    const PairStatus fallback = status("eth3");
+    EXPECT_EQ(fallback.state, PairState::active);
+    EXPECT_EQ(fallback.mode, AttachMode::generic);
+    EXPECT_NE(fallback.error.find("using generic mode"), std::string::npos) << fallback.error;
+    EXPECT_EQ(kernel.attached.at(3).mode, AttachMode::generic) << "both sides in one mode";
+}
+
+TEST_F(EngineTest, TapIsGenericInAutoMode) {
+    engine.set_links({LinkInfo{1, "tap0", "tun", OperState::up}, nic(2, "eth0")});
+    engine.apply({pair("eth0", "tap0")});
+    EXPECT_EQ(status("tap0").mode, AttachMode::generic);
+}
+
+TEST_F(EngineTest, ModeCanBeForcedPerPairAndByDefault) {
+    engine.set_links({veth(1, "a"), veth(2, "b"), nic(3, "c"), nic(4, "d")});
+    engine.apply({pair("a", "b", ModePolicy::native), pair("c", "d", ModePolicy::generic)});
+    EXPECT_EQ(status("a").mode, AttachMode::native);
+    EXPECT_EQ(status("c").mode, AttachMode::generic);
+
+    FakeDataplane other_kernel;
+    Engine generic_engine(other_kernel, EngineOptions{.default_mode = ModePolicy::generic});
+    generic_engine.set_links({nic(1, "eth0"), nic(2, "eth1")});
+    generic_engine.apply({pair("eth0", "eth1")});
+    EXPECT_EQ(generic_engine.find_pair("eth0")->mode, AttachMode::generic);
+}
+
+TEST_F(EngineTest, ForcedNativeFailsWhereTheDriverHasNoNativeXdp) {
+    engine.set_links({nic(1, "a"), nic(2, "b")});
+    kernel.no_native.insert(2);
+    engine.apply({pair("a", "b", ModePolicy::native)});
+    EXPECT_EQ(status("a").state, PairState::failed);
+    EXPECT_NE(status("a").error.find("EOPNOTSUPP"), std::string::npos) << status("a").error;
+    EXPECT_TRUE(kernel.attached.empty());
+}
+
+TEST_F(EngineTest, ChangingAPairsModeReattaches) {
+    engine.set_links({nic(1, "a"), nic(2, "b")});
+    engine.apply({pair("a", "b")});
+    take_journal();
+    engine.apply({pair("a", "b", ModePolicy::generic)});
+    EXPECT_EQ(status("a").mode, AttachMode::generic);
+    EXPECT_EQ(kernel.attached.at(1).mode, AttachMode::generic);
+    EXPECT_EQ(kernel.attached.at(2).mode, AttachMode::generic);
+}
+
+TEST_F(EngineTest, InvalidDesiredStateChangesNothing) {
+    engine.set_links({veth(1, "a"), veth(2, "b")});
+    engine.apply({pair("a", "b")});
+    take_journal();
+    EXPECT_THROW(engine.apply({pair("a", "c"), pair("c", "d")}), std::invalid_argument);
+    EXPECT_THROW(engine.apply({pair("a", "bad/name")}), std::invalid_argument);
+    EXPECT_TRUE(take_journal().empty());
+    EXPECT_EQ(engine.desired(), std::vector{pair("a", "b")});
+    EXPECT_EQ(status("a").state, PairState::active);
+}
+
+TEST_F(EngineTest, ShutdownDetachesEverything) {
+    engine.set_links({veth(1, "a"), veth(2, "b"), veth(3, "c")});
+    engine.apply({pair("a", "b"), pair("c", "c"), pair("x", "y")});
+    engine.shutdown();
+    EXPECT_TRUE(kernel.attached.empty());
+    EXPECT_TRUE(kernel.redirects.empty());
+    EXPECT_TRUE(kernel.counter_map.empty());
+    EXPECT_TRUE(engine.pairs().empty());
+    EXPECT_TRUE(engine.desired().empty());
+    size_t removed = 0;
+    for (const Event& event : observer.events) {
+        removed += event.what == "removed";
+    }
+    EXPECT_EQ(removed, 3u);
+}
+
+TEST_F(EngineTest, PairsAreListedByLeftName) {
+    engine.apply({pair("zeta", "y"), pair("alpha", "b"), pair("m", "m")});
+    std::vector<std::string> lefts;
+    for (const PairStatus& pair : engine.pairs()) {
+        lefts.push_back(pair.spec.left);
+    }
+    EXPECT_EQ(lefts, (std::vector<std::string>{"alpha", "m", "zeta"}));
+    EXPECT_FALSE(engine.find_pair("nope"));
+    EXPECT_FALSE(engine.counters("nope"));
+}
+
+}  // namespace
+}  // namespace xconnect

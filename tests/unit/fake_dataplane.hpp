@@ -1,0 +1,94 @@
+#pragma once
+
+// The kernel seam in memory: what is attached where, the redirect map and the
+// counters, and a journal of every call that changed something.
+
+#include <cerrno>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "engine/dataplane.hpp"
+
+namespace xconnect::test {
+
+class FakeDataplane final : public Dataplane {
+public:
+    static constexpr uint32_t our_program = 77;
+
+    uint32_t program_id() const override { return our_program; }
+
+    std::optional<AttachedProgram> attached_program(uint32_t ifindex) override {
+        auto found = attached.find(ifindex);
+        return found == attached.end() ? std::nullopt : std::optional(found->second);
+    }
+
+    void attach(uint32_t ifindex, AttachMode mode) override {
+        if (no_native.contains(ifindex) && mode == AttachMode::native) {
+            throw SystemError("attach XDP program in native mode on ifindex " +
+                                  std::to_string(ifindex),
+                              "bpf_link_create", EOPNOTSUPP);
+        }
+        if (refuse.contains(ifindex)) {
+            throw SystemError("attach on ifindex " + std::to_string(ifindex), "bpf_link_create",
+                              EPERM);
+        }
+        if (attached.contains(ifindex)) {
+            throw SystemError("attach on ifindex " + std::to_string(ifindex), "bpf_link_create",
+                              EBUSY);
+        }
+        attached[ifindex] = {our_program, mode};
+        journal.push_back("attach " + std::to_string(ifindex) + " " +
+                          std::string(to_string(mode)));
+    }
+
+    void detach(uint32_t ifindex) noexcept override {
+        auto found = attached.find(ifindex);
+        if (found != attached.end() && found->second.program_id == our_program) {
+            attached.erase(found);
+            journal.push_back("detach " + std::to_string(ifindex));
+        }
+    }
+
+    void connect(uint32_t from, uint32_t to) override {
+        counter_map.try_emplace(from);
+        redirects[from] = to;
+        journal.push_back("connect " + std::to_string(from) + "->" + std::to_string(to));
+    }
+
+    void disconnect(uint32_t from) noexcept override {
+        if (redirects.erase(from) + counter_map.erase(from) > 0) {
+            journal.push_back("disconnect " + std::to_string(from));
+        }
+    }
+
+    Counters counters(uint32_t from) const override {
+        auto found = counter_map.find(from);
+        return found == counter_map.end() ? Counters{} : found->second;
+    }
+
+    // What the program would do with a frame entering `ifindex`.
+    void forward(uint32_t ifindex, uint64_t bytes) {
+        if (redirects.contains(ifindex) && attached.contains(ifindex)) {
+            counter_map[ifindex] += Counters{1, bytes};
+        }
+    }
+
+    // The kernel's cleanup when a device goes away: programs and map entries
+    // that point at it disappear; counters stay until user space removes them.
+    void device_destroyed(uint32_t ifindex) {
+        attached.erase(ifindex);
+        std::erase_if(redirects, [&](const auto& entry) { return entry.second == ifindex; });
+    }
+
+    std::map<uint32_t, AttachedProgram> attached;
+    std::map<uint32_t, uint32_t> redirects;
+    std::map<uint32_t, Counters> counter_map;
+    std::set<uint32_t> no_native;
+    std::set<uint32_t> refuse;
+    std::vector<std::string> journal;
+};
+
+}  // namespace xconnect::test

@@ -1,0 +1,61 @@
+#include <gtest/gtest.h>
+
+#include "daemon/options.hpp"
+#include "engine/model.hpp"
+
+namespace xconnect {
+namespace {
+
+TEST(InterfaceNameTest, AcceptsWhatLinuxAccepts) {
+    for (const char* name : {"eth0", "veth-1", "x", "123456789012345", "tap_vm.1", "é"}) {
+        EXPECT_FALSE(invalid_interface_name_reason(name)) << name;
+    }
+}
+
+TEST(InterfaceNameTest, RefusesWhatLinuxRefuses) {
+    for (const char* name : {"", "1234567890123456", ".", "..", "a/b", "a:b", "a b", "a\tb",
+                             "a\nb", "\x7f", "a\x01"}) {
+        EXPECT_TRUE(invalid_interface_name_reason(name)) << name;
+    }
+}
+
+TEST(ValidatePairsTest, NamesBothPairsOfAConflict) {
+    const auto problems = validate_pairs({{"a", "b", {}}, {"c", "d", {}}, {"d", "b", {}}});
+    ASSERT_EQ(problems.size(), 2u);
+    EXPECT_EQ(problems[0].index, 2u);
+    EXPECT_EQ(problems[0].message, "interface d is in two pairs: c<->d and d<->b");
+    EXPECT_EQ(problems[1].message, "interface b is in two pairs: a<->b and d<->b");
+    EXPECT_TRUE(validate_pairs({{"a", "a", {}}, {"b", "c", {}}}).empty());
+}
+
+TEST(OptionsTest, ParsesEveryOption) {
+    const CommandLine defaults = parse_command_line({});
+    EXPECT_EQ(defaults.options.config_file, "/etc/xconnect/xconnect.yaml");
+    EXPECT_EQ(defaults.options.xdp_mode, ModePolicy::automatic);
+    EXPECT_FALSE(defaults.options.no_bus);
+
+    const CommandLine given =
+        parse_command_line({"--config", "/tmp/x.yaml", "--xdp-mode", "native", "--no-bus"});
+    EXPECT_FALSE(given.usage_error);
+    EXPECT_EQ(given.options.config_file, "/tmp/x.yaml");
+    EXPECT_EQ(given.options.xdp_mode, ModePolicy::native);
+    EXPECT_TRUE(given.options.no_bus);
+
+    EXPECT_EQ(parse_command_line({"-conf", "/a/b.yaml"}).options.config_file, "/a/b.yaml")
+        << "the original's -conf";
+    EXPECT_EQ(parse_command_line({"--config=/a/../c.yaml"}).options.config_file, "/c.yaml");
+    EXPECT_EQ(parse_command_line({"--xdp-mode=generic"}).options.xdp_mode, ModePolicy::generic);
+    EXPECT_TRUE(parse_command_line({"--config", "rel.yaml"}).options.config_file.is_absolute());
+}
+
+TEST(OptionsTest, RefusesBadOptions) {
+    EXPECT_TRUE(parse_command_line({"--xdp-mode", "fast"}).usage_error);
+    EXPECT_TRUE(parse_command_line({"--config"}).usage_error);
+    EXPECT_TRUE(parse_command_line({"--bogus"}).usage_error);
+    EXPECT_TRUE(parse_command_line({"--help"}).print_and_exit);
+    EXPECT_NE(parse_command_line({"--version"}).print_and_exit->find("xconnectd "),
+              std::string::npos);
+}
+
+}  // namespace
+}  // namespace xconnect
