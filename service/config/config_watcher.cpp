@@ -12,10 +12,11 @@ namespace xconnect {
 
 namespace {
 
-// Everything by which the file's name can get new content or lose it.
-constexpr uint32_t watched_events =
-    IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
-    IN_DELETE_SELF | IN_MOVE_SELF;
+// Everything by which the file's name can get new content or lose it. Not
+// IN_MODIFY: a file being written is read when its writer closes it, so a
+// half-written file is never applied.
+constexpr uint32_t watched_events = IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM |
+                                    IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF;
 
 UniqueFd watch_directory(const std::filesystem::path& directory) {
     std::error_code error;
@@ -85,7 +86,8 @@ void ConfigWatcher::handle_events() {
         }
     }
     if (file_touched) {
-        // Wait until writes have settled, so a half-written file is parsed once at most.
+        // Let a burst settle (truncate-and-close then write-and-close, create
+        // then close) so it costs one reload, not one per event.
         settle_timer_.expires_after(settle_time_);
         settle_timer_.async_wait([this](const boost::system::error_code& error) {
             if (!error) {

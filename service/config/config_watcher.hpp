@@ -2,8 +2,9 @@
 
 // Tells when the config file may have changed. It watches the file's
 // directory, not the file, so editors that replace the file by rename, `cp`
-// over it, truncate-then-write and deletion are all seen; a burst of events
-// (a partial write, then the rest) is debounced into one call.
+// over it, truncate-then-write and deletion are all seen. A file is looked at
+// when its writer closes it, never half-written, and a burst of events is
+// debounced into one call.
 
 #include <sys/inotify.h>
 

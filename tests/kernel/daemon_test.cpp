@@ -1,0 +1,364 @@
+// xconnectd end to end: the real binary, real XDP on veth and tap devices in
+// network namespaces, driven through its config file and signals, checked
+// with ping, raw frames and what the kernel reports.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "daemon_process.hpp"
+#include "frames.hpp"
+#include "netns.hpp"
+
+namespace xconnect {
+namespace {
+
+using namespace test;
+namespace fs = std::filesystem;
+
+void write_whole(const fs::path& file, const std::string& text, int flags) {
+    UniqueFd fd(open(file.c_str(), O_WRONLY | O_CLOEXEC | flags, 0644));
+    ASSERT_TRUE(fd) << "open " << file;
+    ASSERT_EQ(write(fd.get(), text.data(), text.size()), static_cast<ssize_t>(text.size()));
+}
+
+// The way most editors save: a new file renamed over the old one.
+void replace_by_rename(const fs::path& file, const std::string& text) {
+    const fs::path temporary = file.string() + ".tmp";
+    write_whole(temporary, text, O_CREAT | O_TRUNC);
+    fs::rename(temporary, file);
+}
+
+// The original demo's topology: xconnect-N in a "host" namespace where the
+// daemon runs, its veth peer xc-N in namespace nsN at 169.254.1.N0/24.
+class DaemonTest : public testing::Test {
+protected:
+    void SetUp() override {
+        XCONNECT_REQUIRE_ROOT();
+        host_ = std::make_unique<Netns>("host");
+        for (int n = 1; n <= 3; ++n) {
+            peers_.push_back(std::make_unique<Netns>("ns" + std::to_string(n)));
+            add_veth("xconnect-" + std::to_string(n), *peers_.back(), "xc-" + std::to_string(n),
+                     "169.254.1." + std::to_string(n * 10) + "/24");
+        }
+        config_dir_ = fs::temp_directory_path() / ("xconnect-test-" + unique_suffix());
+        fs::create_directories(config_dir_);
+        config_ = config_dir_ / "xconnect.yaml";
+    }
+
+    void TearDown() override {
+        daemon_.reset();  // before the namespaces it runs in
+        peers_.clear();
+        host_.reset();
+        if (!config_dir_.empty()) {
+            fs::remove_all(config_dir_);
+        }
+    }
+
+    void add_veth(const std::string& name, const Netns& peer_netns, const std::string& peer,
+                  const std::string& address, const std::string& extra = "") {
+        sh(host_->ip() + "link add name " + name + " " + extra + " type veth peer name " + peer +
+           " netns " + peer_netns.name());
+        sh(host_->ip() + "link set " + name + " up");
+        sh(peer_netns.ip() + "addr add " + address + " dev " + peer);
+        sh(peer_netns.ip() + "link set " + peer + " up");
+    }
+
+    void start_daemon(const std::string& config_text) {
+        replace_by_rename(config_, config_text);
+        daemon_ = std::make_unique<DaemonProcess>(
+            XCONNECTD_PATH, std::vector<std::string>{"--no-bus", "--config", config_.string()},
+            host_.get());
+    }
+
+    // Waits for the daemon to log `text` (an event, not a fixed sleep).
+    void expect_log(const std::string& text) { ASSERT_NO_THROW(daemon_->expect_log(text)); }
+    void expect_applied() { expect_log("config " + config_.string() + " applied"); }
+
+    bool ping(int from, const std::string& address) {
+        return sh_status(peers_[from - 1]->exec() + "ping -c 2 -i 0.2 -W 2 " + address) == 0;
+    }
+
+    // Id of the XDP program attached to a host interface, 0 for none.
+    uint32_t xdp_program_on(const std::string& ifname) {
+        NetnsScope inside(*host_);
+        const auto ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+        EXPECT_NE(ifindex, 0) << ifname;
+        uint32_t id = 0;
+        EXPECT_EQ(bpf_xdp_query_id(ifindex, 0, &id), 0);
+        return id;
+    }
+
+    std::unique_ptr<Netns> host_;
+    std::vector<std::unique_ptr<Netns>> peers_;
+    fs::path config_dir_;
+    fs::path config_;
+    std::unique_ptr<DaemonProcess> daemon_;
+};
+
+TEST_F(DaemonTest, TheOriginalDemo) {
+    // Self-loop: a frame sent out of xc-1 comes straight back to it.
+    start_daemon("links:\n  xconnect-1: xconnect-1\n");
+    expect_log("xconnect-1<->xconnect-1: added, active (generic)");
+    {
+        PacketSocket ns1(*peers_[0], "xc-1");
+        const Frame frame = ipv4_udp_frame({2, 0, 0, 0, 0, 0x10}, {2, 0, 0, 0, 0, 0x11}, 98, 7);
+        ns1.send(frame);
+        EXPECT_TRUE(ns1.receive_equal(frame)) << "the self-loop did not reflect the frame";
+    }
+
+    replace_by_rename(config_, "links:\n  xconnect-1: xconnect-2\n");
+    expect_log("xconnect-1<->xconnect-1: removed");
+    expect_log("xconnect-1<->xconnect-2: added, active (generic)");
+    EXPECT_TRUE(ping(1, "169.254.1.20"));
+
+    replace_by_rename(config_, "links:\n  xconnect-1: xconnect-3\n");
+    expect_log("xconnect-1<->xconnect-3: added, active (generic)");
+    EXPECT_TRUE(ping(1, "169.254.1.30"));
+    EXPECT_FALSE(ping(1, "169.254.1.20"));
+    EXPECT_EQ(xdp_program_on("xconnect-2"), 0u) << "xconnect-2 left no program behind";
+
+    // A malformed file is reported with file and line, and changes nothing.
+    replace_by_rename(config_, "links:\n  xconnect-1: xconnect-2\n  xconnect-3: [\n");
+    expect_log(config_.string() + ":4: not valid YAML");
+    EXPECT_TRUE(daemon_->logged("keeping the last good configuration (1 pairs)"));
+    EXPECT_TRUE(ping(1, "169.254.1.30"));
+
+    // A pair naming an interface that does not exist (yet) is pending.
+    replace_by_rename(config_, "links:\n  xconnect-1: xconnect-3\n  xconnect-2: xconnect-asd\n");
+    expect_log("xconnect-2<->xconnect-asd: added, pending (xconnect-asd absent)");
+    EXPECT_EQ(xdp_program_on("xconnect-2"), 0u) << "nothing attached for a pending pair";
+    EXPECT_TRUE(ping(1, "169.254.1.30"));
+
+    // SIGTERM detaches everything and exits cleanly.
+    EXPECT_NE(xdp_program_on("xconnect-1"), 0u);
+    EXPECT_EQ(daemon_->terminate(), 0) << daemon_->log_text();
+    for (const char* ifname : {"xconnect-1", "xconnect-2", "xconnect-3"}) {
+        EXPECT_EQ(xdp_program_on(ifname), 0u) << ifname << " still has an XDP program";
+    }
+    EXPECT_FALSE(ping(1, "169.254.1.30"));
+}
+
+TEST_F(DaemonTest, UnchangedPairKeepsForwardingWhileAnotherChanges) {
+    start_daemon("links:\n  xconnect-1: xconnect-2\n");
+    expect_log("xconnect-1<->xconnect-2: added, active");
+    const uint32_t program = xdp_program_on("xconnect-1");
+    replace_by_rename(config_, "links:\n  xconnect-1: xconnect-2\n  xconnect-3: xconnect-3\n");
+    expect_log("xconnect-3<->xconnect-3: added, active");
+    expect_applied();
+    EXPECT_FALSE(daemon_->logged("xconnect-1<->xconnect-2: removed"));
+    EXPECT_EQ(xdp_program_on("xconnect-1"), program);
+    EXPECT_TRUE(ping(1, "169.254.1.20"));
+}
+
+TEST_F(DaemonTest, PairBetweenIfindexesAbove1024Forwards) {
+    auto ns4 = std::make_unique<Netns>("ns4");
+    auto ns5 = std::make_unique<Netns>("ns5");
+    add_veth("high-1", *ns4, "hp-1", "169.254.2.10/24", "index 2001");
+    add_veth("high-2", *ns5, "hp-2", "169.254.2.20/24", "index 3002");
+    start_daemon("links:\n  high-1: high-2\n");
+    expect_log("high-1<->high-2: added, active (generic)");
+    EXPECT_EQ(sh_status(ns4->exec() + "ping -c 2 -i 0.2 -W 2 169.254.2.20"), 0);
+    daemon_.reset();
+}
+
+TEST_F(DaemonTest, TapOfAVmForwardsBothWaysWithAVeth) {
+    TapDevice vm(*host_, "tap-vm");
+    sh(host_->ip() + "link set tap-vm up");
+    start_daemon("links:\n  tap-vm: xconnect-1\n");
+    expect_log("tap-vm<->xconnect-1: added, active (generic)");
+
+    PacketSocket ns1(*peers_[0], "xc-1");
+    const Mac vm_mac{2, 0, 0, 0, 0, 0x42};
+    const Mac ns1_mac{2, 0, 0, 0, 0, 0x43};
+    const Frame from_vm = ipv4_udp_frame(vm_mac, ns1_mac, 200, 11);
+    vm.write_frame(from_vm);
+    EXPECT_TRUE(ns1.receive_equal(from_vm)) << "VM -> veth";
+    const Frame to_vm = ipv4_udp_frame(ns1_mac, vm_mac, 300, 12);
+    ns1.send(to_vm);
+    EXPECT_TRUE(vm.read_equal(to_vm)) << "veth -> VM";
+}
+
+TEST_F(DaemonTest, ForeignXdpProgramIsLeftAloneAndThePairFails) {
+    // Someone else's program: "return XDP_PASS", attached the legacy way.
+    const bpf_insn pass[] = {
+        {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = XDP_PASS},
+        {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0}};
+    UniqueFd foreign(bpf_prog_load(BPF_PROG_TYPE_XDP, "foreign", "GPL", pass, 2, nullptr));
+    ASSERT_TRUE(foreign) << "bpf_prog_load";
+    {
+        NetnsScope inside(*host_);
+        ASSERT_EQ(bpf_xdp_attach(static_cast<int>(if_nametoindex("xconnect-2")), foreign.get(),
+                                 XDP_FLAGS_SKB_MODE, nullptr),
+                  0);
+    }
+    const uint32_t foreign_id = xdp_program_on("xconnect-2");
+    ASSERT_NE(foreign_id, 0u);
+
+    start_daemon("links:\n  xconnect-1: xconnect-2\n  xconnect-3: xconnect-3\n");
+    expect_log("xconnect-1<->xconnect-2: added, failed: xconnect-2: XDP program id " +
+               std::to_string(foreign_id) +
+               " (generic) is already attached by someone else; not replacing it");
+    expect_applied();
+    EXPECT_EQ(xdp_program_on("xconnect-2"), foreign_id) << "the foreign program was replaced";
+    EXPECT_EQ(xdp_program_on("xconnect-1"), 0u) << "half a pair is attached";
+    EXPECT_TRUE(daemon_->logged("xconnect-3<->xconnect-3: added, active"));
+    EXPECT_FALSE(ping(1, "169.254.1.20"));
+}
+
+class FrameTest : public DaemonTest {
+protected:
+    void SetUp() override {
+        DaemonTest::SetUp();
+        if (IsSkipped() || HasFatalFailure()) {
+            return;
+        }
+        start_daemon("links:\n  xconnect-1: xconnect-2\n");
+        expect_log("xconnect-1<->xconnect-2: added, active");
+        ns1_ = std::make_unique<PacketSocket>(*peers_[0], "xc-1");
+        ns2_ = std::make_unique<PacketSocket>(*peers_[1], "xc-2");
+    }
+    void TearDown() override {
+        ns1_.reset();
+        ns2_.reset();
+        DaemonTest::TearDown();
+    }
+    void expect_crosses(const Frame& frame, PacketSocket& from, PacketSocket& to) {
+        from.send(frame);
+        EXPECT_TRUE(to.receive_equal(frame))
+            << "sent " << hex(frame) << "\nreceived " << to.received().size()
+            << " other frames, last: " << (to.received().empty() ? "-" : hex(to.received().back()));
+    }
+
+    const Mac mac1_{2, 0, 0, 0, 1, 1};
+    const Mac mac2_{2, 0, 0, 0, 2, 2};
+    std::unique_ptr<PacketSocket> ns1_;
+    std::unique_ptr<PacketSocket> ns2_;
+};
+
+TEST_F(FrameTest, EverySizeUpToTheMtuCrossesUnchanged) {
+    uint32_t marker = 100;
+    for (size_t size : {60, 64, 65, 128, 512, 1000, 1514}) {
+        SCOPED_TRACE("frame of " + std::to_string(size) + " bytes");
+        expect_crosses(ipv4_udp_frame(mac1_, mac2_, size, ++marker), *ns1_, *ns2_);
+        expect_crosses(ipv4_udp_frame(mac2_, mac1_, size, ++marker), *ns2_, *ns1_);
+    }
+}
+
+TEST_F(FrameTest, VlanTaggedFramesCrossUnchanged) {
+    expect_crosses(vlan_frame(mac1_, mac2_, 100, 64, 201), *ns1_, *ns2_);
+    expect_crosses(vlan_frame(mac2_, mac1_, 4094, 1518, 202), *ns2_, *ns1_);
+}
+
+TEST_F(FrameTest, ArpAndIpv6CrossUnchanged) {
+    expect_crosses(arp_request_frame(mac1_, 0xa9fe010a, 0xa9fe0114), *ns1_, *ns2_);
+    expect_crosses(ipv6_frame(mac1_, mac2_, 94, 301), *ns1_, *ns2_);
+    expect_crosses(ipv6_frame(mac2_, mac1_, 1514, 302), *ns2_, *ns1_);
+}
+
+class EditorTest : public DaemonTest {
+protected:
+    void SetUp() override {
+        DaemonTest::SetUp();
+        if (IsSkipped() || HasFatalFailure()) {
+            return;
+        }
+        start_daemon("links:\n  xconnect-1: xconnect-2\n");
+        expect_log("xconnect-1<->xconnect-2: added, active");
+        expect_applied();
+    }
+    const std::string to_three_ = "links:\n  xconnect-1: xconnect-3\n";
+};
+
+TEST_F(EditorTest, RenameOver) {
+    replace_by_rename(config_, to_three_);
+    expect_log("xconnect-1<->xconnect-3: added, active");
+    EXPECT_TRUE(ping(1, "169.254.1.30"));
+}
+
+TEST_F(EditorTest, CopyOver) {
+    const fs::path source = config_dir_ / "elsewhere.yaml";
+    write_whole(source, to_three_, O_CREAT | O_TRUNC);
+    fs::copy_file(source, config_, fs::copy_options::overwrite_existing);
+    expect_log("xconnect-1<->xconnect-3: added, active");
+    EXPECT_TRUE(ping(1, "169.254.1.30"));
+}
+
+TEST_F(EditorTest, TruncateThenWrite) {
+    // An empty file in between is invalid and changes nothing ...
+    write_whole(config_, "", O_TRUNC);
+    write_whole(config_, to_three_, O_TRUNC);
+    expect_log("xconnect-1<->xconnect-3: added, active");
+    EXPECT_TRUE(ping(1, "169.254.1.30"));
+}
+
+TEST_F(EditorTest, WriteInPiecesIsReadOnceWhole) {
+    // ... and a file written in pieces is read when the writer closes it:
+    // the first piece alone would name an absent interface "xconn".
+    {
+        UniqueFd fd(open(config_.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+        ASSERT_TRUE(fd);
+        const std::string first = to_three_.substr(0, 20);
+        const std::string rest = to_three_.substr(20);
+        ASSERT_EQ(write(fd.get(), first.data(), first.size()), ssize_t(first.size()));
+        ASSERT_EQ(fsync(fd.get()), 0);
+        ASSERT_EQ(write(fd.get(), rest.data(), rest.size()), ssize_t(rest.size()));
+    }
+    expect_log("xconnect-1<->xconnect-3: added, active");
+    EXPECT_FALSE(daemon_->logged("xconn<->")) << daemon_->log_text();
+    EXPECT_FALSE(daemon_->logged("<->xconn ")) << daemon_->log_text();
+}
+
+TEST_F(EditorTest, DeletedFileKeepsThePairsAndItsReturnIsApplied) {
+    fs::remove(config_);
+    expect_log("does not exist; keeping the 1 running pairs");
+    EXPECT_TRUE(ping(1, "169.254.1.20"));
+    replace_by_rename(config_, to_three_);
+    expect_log("xconnect-1<->xconnect-3: added, active");
+}
+
+TEST_F(EditorTest, SighupReloads) {
+    daemon_->signal(SIGHUP);
+    expect_log("SIGHUP: reloading");
+    expect_applied();
+    EXPECT_FALSE(daemon_->logged("xconnect-1<->xconnect-2: removed"));
+    EXPECT_TRUE(ping(1, "169.254.1.20"));
+}
+
+TEST_F(DaemonTest, MissingFileAtStartIsWaitedFor) {
+    daemon_ = std::make_unique<DaemonProcess>(
+        XCONNECTD_PATH, std::vector<std::string>{"--no-bus", "-conf", config_.string()},
+        host_.get());
+    expect_log("does not exist; keeping the 0 running pairs");
+    replace_by_rename(config_, "links:\n  xconnect-1: xconnect-2\n");
+    expect_log("xconnect-1<->xconnect-2: added, active");
+    EXPECT_TRUE(ping(1, "169.254.1.20"));
+}
+
+TEST_F(DaemonTest, InterfaceThatAppearsLaterIsPickedUpOnTheNextApply) {
+    start_daemon("links:\n  xconnect-1: late-0\n");
+    expect_log("xconnect-1<->late-0: added, pending (late-0 absent)");
+    auto ns4 = std::make_unique<Netns>("ns4");
+    add_veth("late-0", *ns4, "lp-0", "169.254.1.40/24");
+    daemon_->signal(SIGHUP);
+    expect_log("xconnect-1<->late-0: active (generic)");
+    EXPECT_TRUE(ping(1, "169.254.1.40"));
+    daemon_.reset();
+}
+
+TEST_F(DaemonTest, BadCommandLineExitsWithUsage) {
+    DaemonProcess bad(XCONNECTD_PATH, {"--xdp-mode", "fast"}, host_.get());
+    EXPECT_NO_THROW(bad.expect_log("--xdp-mode must be auto, native or generic"));
+    EXPECT_EQ(bad.wait_exit(), 2);
+}
+
+}  // namespace
+}  // namespace xconnect

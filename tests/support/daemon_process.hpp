@@ -32,12 +32,13 @@ public:
     void signal(int signal_number);
     // Sends SIGTERM and waits; returns the exit status (128+N when killed by N).
     int terminate(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+    // Waits for the daemon to exit by itself; returns the status, -1 on timeout.
+    int wait_exit(std::chrono::milliseconds timeout = std::chrono::seconds(20));
     std::string log_text() const;
     pid_t pid() const { return pid_; }
 
 private:
     bool read_some(std::chrono::milliseconds timeout);
-    int wait_exit(std::chrono::milliseconds timeout);
 
     pid_t pid_ = -1;
     int exit_status_ = -1;

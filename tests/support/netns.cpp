@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "common/error.hpp"
@@ -14,6 +15,11 @@
 namespace xconnect::test {
 
 bool privileged() { return geteuid() == 0; }
+
+bool privileges_required() {
+    const char* value = std::getenv("XCONNECT_REQUIRE_PRIVILEGED");
+    return value != nullptr && std::string(value) == "1";
+}
 
 std::string sh(const std::string& command) {
     FILE* pipe = popen((command + " 2>&1").c_str(), "r");

@@ -11,6 +11,19 @@ namespace xconnect::test {
 
 // True when the process may create namespaces and load BPF (CI runs as root).
 bool privileged();
+// XCONNECT_REQUIRE_PRIVILEGED=1 (set by .ci/run): a privileged test fails
+// instead of skipping, so CI cannot go green without running them.
+bool privileges_required();
+
+#define XCONNECT_REQUIRE_ROOT()                                                           \
+    do {                                                                                  \
+        if (!::xconnect::test::privileged()) {                                            \
+            if (::xconnect::test::privileges_required()) {                                \
+                FAIL() << "needs root, and XCONNECT_REQUIRE_PRIVILEGED is set";           \
+            }                                                                             \
+            GTEST_SKIP() << "needs root (XDP, BPF maps, network namespaces)";             \
+        }                                                                                 \
+    } while (false)
 
 // Runs a shell command; throws std::runtime_error with its output if it fails.
 std::string sh(const std::string& command);
