@@ -13,6 +13,10 @@ namespace {
 // Long enough for an editor's truncate-then-write to land as one change.
 constexpr std::chrono::milliseconds config_settle_time{150};
 
+std::string count_pairs(size_t count) {
+    return std::to_string(count) + (count == 1 ? " pair" : " pairs");
+}
+
 std::string summary(const std::vector<PairStatus>& pairs) {
     size_t active = 0;
     size_t pending = 0;
@@ -22,7 +26,7 @@ std::string summary(const std::vector<PairStatus>& pairs) {
          : pair.state == PairState::pending ? pending
                                             : failed)++;
     }
-    return std::to_string(pairs.size()) + " pairs: " + std::to_string(active) + " active, " +
+    return count_pairs(pairs.size()) + ": " + std::to_string(active) + " active, " +
            std::to_string(pending) + " pending, " + std::to_string(failed) + " failed";
 }
 
@@ -51,11 +55,11 @@ bool Daemon::reload() {
     try {
         pairs = load_config(options_.config_file);
     } catch (const ConfigMissing& missing) {
-        log::warning(missing.what(), "; keeping the ", running, " running pairs");
+        log::warning(missing.what(), "; keeping the running ", count_pairs(running));
         return false;
     } catch (const std::exception& error) {
-        log::error(error.what(), "; keeping the last good configuration (", running,
-                   " pairs)");
+        log::error(error.what(), "; keeping the last good configuration (", count_pairs(running),
+                   ")");
         return false;
     }
     try {

@@ -129,7 +129,7 @@ TEST_F(DaemonTest, TheOriginalDemo) {
     // A malformed file is reported with file and line, and changes nothing.
     replace_by_rename(config_, "links:\n  xconnect-1: xconnect-2\n  xconnect-3: [\n");
     expect_log(config_.string() + ":4: not valid YAML");
-    EXPECT_TRUE(daemon_->logged("keeping the last good configuration (1 pairs)"));
+    EXPECT_TRUE(daemon_->logged("keeping the last good configuration (1 pair)"));
     EXPECT_TRUE(ping(1, "169.254.1.30"));
 
     // A pair naming an interface that does not exist (yet) is pending.
@@ -319,7 +319,7 @@ TEST_F(EditorTest, WriteInPiecesIsReadOnceWhole) {
 
 TEST_F(EditorTest, DeletedFileKeepsThePairsAndItsReturnIsApplied) {
     fs::remove(config_);
-    expect_log("does not exist; keeping the 1 running pairs");
+    expect_log("does not exist; keeping the running 1 pair");
     EXPECT_TRUE(ping(1, "169.254.1.20"));
     replace_by_rename(config_, to_three_);
     expect_log("xconnect-1<->xconnect-3: added, active");
@@ -337,7 +337,7 @@ TEST_F(DaemonTest, MissingFileAtStartIsWaitedFor) {
     daemon_ = std::make_unique<DaemonProcess>(
         XCONNECTD_PATH, std::vector<std::string>{"--no-bus", "-conf", config_.string()},
         host_.get());
-    expect_log("does not exist; keeping the 0 running pairs");
+    expect_log("does not exist; keeping the running 0 pairs");
     replace_by_rename(config_, "links:\n  xconnect-1: xconnect-2\n");
     expect_log("xconnect-1<->xconnect-2: added, active");
     EXPECT_TRUE(ping(1, "169.254.1.20"));
