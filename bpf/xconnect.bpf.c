@@ -2,6 +2,7 @@
 /* One XDP program for every cross-connected interface: redirect each frame to
  * the peer of its ingress interface, and count what was redirected. */
 #include <linux/bpf.h>
+/* bpf_helpers.h needs the types linux/bpf.h defines. */
 #include <bpf/bpf_helpers.h>
 
 #include "xconnect_maps.h"
@@ -23,13 +24,12 @@ struct {
 } xc_counters SEC(".maps");
 
 SEC("xdp")
-int xconnect(struct xdp_md *ctx)
-{
+int xconnect(struct xdp_md* ctx) {
     __u32 ingress = ctx->ingress_ifindex;
     long action = bpf_redirect_map(&xc_ports, ingress, XC_MISS_ACTION);
 
     if (action == XDP_REDIRECT) {
-        struct xc_port_counters *counters = bpf_map_lookup_elem(&xc_counters, &ingress);
+        struct xc_port_counters* counters = bpf_map_lookup_elem(&xc_counters, &ingress);
         if (counters) {
             counters->packets++;
             counters->bytes += ctx->data_end - ctx->data;

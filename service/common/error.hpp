@@ -9,14 +9,14 @@ namespace xconnect {
 // A failed system call, with what we were doing ("attach XDP to veth0 (ifindex 7)"),
 // the call that failed and its errno, so the message can be shown as is.
 class SystemError : public std::runtime_error {
-public:
+  public:
     SystemError(const std::string& context, const std::string& call, int error_number);
     // The same error seen from one level up: "veth0: " + inner message.
     SystemError(const std::string& outer_context, const SystemError& inner);
 
     int error_number() const noexcept { return errno_; }
 
-private:
+  private:
     int errno_;
 };
 

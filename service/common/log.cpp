@@ -8,7 +8,9 @@ namespace {
 Level max_level = Level::info;
 }
 
-void set_max_level(Level level) { max_level = level; }
+void set_max_level(Level level) {
+    max_level = level;
+}
 
 void write(Level level, std::string_view message) {
     if (static_cast<int>(level) > static_cast<int>(max_level)) {

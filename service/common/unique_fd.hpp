@@ -9,7 +9,7 @@ namespace xconnect {
 // Owns one file descriptor; closes it exactly once. Every fd in the project
 // lives in one of these, so no error path can leak it.
 class UniqueFd {
-public:
+  public:
     UniqueFd() = default;
     explicit UniqueFd(int fd) noexcept : fd_(fd) {}
     UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
@@ -33,7 +33,7 @@ public:
         fd_ = fd;
     }
 
-private:
+  private:
     int fd_ = -1;
 };
 

@@ -42,8 +42,8 @@ std::string describe_type(const YAML::Node& node) {
 
 PairSpec parse_pair(const std::string& origin, const YAML::Node& key, const YAML::Node& value) {
     if (!key.IsScalar()) {
-        fail(origin, key.Mark(), "an interface name must be a plain string, not " +
-                                     describe_type(key));
+        fail(origin, key.Mark(),
+             "an interface name must be a plain string, not " + describe_type(key));
     }
     PairSpec pair{.left = key.Scalar(), .right = {}, .mode = std::nullopt};
     if (value.IsScalar()) {
@@ -77,8 +77,7 @@ PairSpec parse_pair(const std::string& origin, const YAML::Node& key, const YAML
         } else {
             fail(origin, option.first.Mark(),
                  "unknown option " + describe_type(option.first) + " for " + pair.left +
-                     " (expected " + std::string(peer_key) + " and " + std::string(mode_key) +
-                     ")");
+                     " (expected " + std::string(peer_key) + " and " + std::string(mode_key) + ")");
         }
     }
     if (!has_peer) {
@@ -176,9 +175,9 @@ std::string render_config(const std::vector<PairSpec>& pairs) {
     for (const PairSpec& pair : pairs) {
         out << YAML::Key << pair.left << YAML::Value;
         if (pair.mode) {
-            out << YAML::Flow << YAML::BeginMap << YAML::Key << std::string(peer_key)
-                << YAML::Value << pair.right << YAML::Key << std::string(mode_key)
-                << YAML::Value << std::string(to_string(*pair.mode)) << YAML::EndMap;
+            out << YAML::Flow << YAML::BeginMap << YAML::Key << std::string(peer_key) << YAML::Value
+                << pair.right << YAML::Key << std::string(mode_key) << YAML::Value
+                << std::string(to_string(*pair.mode)) << YAML::EndMap;
         } else {
             out << pair.right;
         }

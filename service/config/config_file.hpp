@@ -15,13 +15,13 @@ namespace xconnect {
 
 // The file does not parse or validate: what() is "FILE:LINE: reason".
 class InvalidConfig : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 // The file is not there (it may come back: editors replace files by rename).
 class ConfigMissing : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

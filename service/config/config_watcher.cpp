@@ -21,8 +21,7 @@ constexpr uint32_t watched_events = IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO | I
 UniqueFd watch_directory(const std::filesystem::path& directory) {
     std::error_code error;
     if (std::filesystem::create_directories(directory, error); error) {
-        throw SystemError("create config directory " + directory.string(), "mkdir",
-                          error.value());
+        throw SystemError("create config directory " + directory.string(), "mkdir", error.value());
     }
     UniqueFd inotify(inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
     if (!inotify) {

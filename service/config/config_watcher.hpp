@@ -8,10 +8,10 @@
 
 #include <sys/inotify.h>
 
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <array>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -19,7 +19,7 @@
 namespace xconnect {
 
 class ConfigWatcher {
-public:
+  public:
     using Callback = std::function<void()>;
 
     // Creates the file's directory if it does not exist. Throws SystemError.
@@ -28,7 +28,7 @@ public:
     ConfigWatcher(const ConfigWatcher&) = delete;
     ConfigWatcher& operator=(const ConfigWatcher&) = delete;
 
-private:
+  private:
     void wait_for_events();
     void handle_events();
 

@@ -16,7 +16,7 @@
 namespace xconnect {
 
 class Daemon {
-public:
+  public:
     // Loads the XDP program and applies the config file. Throws SystemError.
     Daemon(boost::asio::io_context& io, DaemonOptions options);
     Daemon(const Daemon&) = delete;
@@ -26,7 +26,7 @@ public:
     // changes nothing. Returns whether the file was applied.
     bool reload();
 
-private:
+  private:
     void wait_for_signal();
     void stop(int signal);
 

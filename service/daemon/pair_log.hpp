@@ -7,7 +7,7 @@ namespace xconnect {
 // Logs one line per change, per pair, like networkd's log_link_*():
 // "veth0<->veth1: active (generic)".
 class PairLog final : public EngineObserver {
-public:
+  public:
     void pair_added(const PairStatus& pair) override;
     void pair_removed(const PairStatus& pair) override;
     void pair_changed(const PairStatus& pair, PairFields changed) override;

@@ -18,7 +18,7 @@ struct AttachedProgram {
 };
 
 class Dataplane {
-public:
+  public:
     virtual ~Dataplane() = default;
 
     // Kernel id of our XDP program, to tell it from foreign ones.

@@ -16,7 +16,9 @@ namespace {
 // Native XDP_REDIRECT into a veth (or tap) drops silently unless its peer runs
 // NAPI, which a peer with default settings in another namespace does not:
 // generic mode forwards regardless, as the original xdp-xconnect did.
-bool needs_generic_mode(const LinkInfo& link) { return link.kind == "veth" || link.kind == "tun"; }
+bool needs_generic_mode(const LinkInfo& link) {
+    return link.kind == "veth" || link.kind == "tun";
+}
 
 PairFields changed_fields(const PairStatus& a, const PairStatus& b) {
     PairFields fields = 0;
@@ -47,11 +49,16 @@ PairFields changed_fields(const PairStatus& a, const PairStatus& b) {
 }  // namespace
 
 Engine::Engine(Dataplane& dataplane, EngineOptions options)
-    : dataplane_(dataplane), options_(options) {}
+    : dataplane_(dataplane), options_(options) {
+}
 
-void Engine::add_observer(EngineObserver& observer) { observers_.push_back(&observer); }
+void Engine::add_observer(EngineObserver& observer) {
+    observers_.push_back(&observer);
+}
 
-void Engine::remove_observer(EngineObserver& observer) { std::erase(observers_, &observer); }
+void Engine::remove_observer(EngineObserver& observer) {
+    std::erase(observers_, &observer);
+}
 
 const LinkInfo* Engine::find_link(std::string_view name) const {
     auto by_name = ifindex_by_name_.find(std::string(name));

@@ -33,7 +33,7 @@ using PairFields = unsigned;
 // Told about every change, after it happened. Called synchronously from the
 // engine's methods; observers must not call back into apply()/link_*().
 class EngineObserver {
-public:
+  public:
     virtual ~EngineObserver() = default;
     virtual void pair_added(const PairStatus& pair) = 0;
     virtual void pair_removed(const PairStatus& pair) = 0;
@@ -50,7 +50,7 @@ struct EngineOptions {
 };
 
 class Engine {
-public:
+  public:
     Engine(Dataplane& dataplane, EngineOptions options);
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
@@ -79,7 +79,7 @@ public:
     // Detaches every program and forgets every pair (observers see them removed).
     void shutdown();
 
-private:
+  private:
     // Our program attached to an interface, with its map entry.
     struct Port {
         uint32_t ifindex = 0;
@@ -101,8 +101,7 @@ private:
     void reconcile(Record& record, bool notify);
     void reconcile_holders(std::string_view name_a, std::string_view name_b);
     void bring_up(Record& record, const LinkInfo& left, const LinkInfo& right);
-    void attach_ports(Record& record, const LinkInfo& left, const LinkInfo& right,
-                      AttachMode mode);
+    void attach_ports(Record& record, const LinkInfo& left, const LinkInfo& right, AttachMode mode);
     void ensure_port(std::optional<Port>& port, Counters& retired, const LinkInfo& link,
                      AttachMode mode);
     Counters read_counters(uint32_t ifindex) const noexcept;
@@ -119,7 +118,7 @@ private:
     std::vector<EngineObserver*> observers_;
     std::vector<PairSpec> desired_;
     std::map<std::string, Record, std::less<>> records_;  // by left name
-    std::map<uint32_t, LinkInfo> links_;                   // by ifindex
+    std::map<uint32_t, LinkInfo> links_;                  // by ifindex
     std::unordered_map<std::string, uint32_t> ifindex_by_name_;
 };
 

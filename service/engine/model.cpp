@@ -78,7 +78,9 @@ bool PairSpec::same_connection(const PairSpec& other) const {
     return same_ends && mode == other.mode;
 }
 
-std::string PairSpec::label() const { return left + "<->" + right; }
+std::string PairSpec::label() const {
+    return left + "<->" + right;
+}
 
 std::optional<std::string> invalid_interface_name_reason(std::string_view name) {
     constexpr size_t max_length = 15;  // IFNAMSIZ - 1

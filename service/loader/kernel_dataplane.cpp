@@ -110,8 +110,7 @@ void KernelDataplane::connect(uint32_t from, uint32_t to) {
     // Counters first, so the first redirected frame is counted.
     const std::vector<xc_port_counters> zero(possible_cpus_);
     const int counters_fd = bpf_map__fd(skeleton_->maps.xc_counters);
-    if (bpf_map_update_elem(counters_fd, &from, zero.data(), BPF_NOEXIST) != 0 &&
-        errno != EEXIST) {
+    if (bpf_map_update_elem(counters_fd, &from, zero.data(), BPF_NOEXIST) != 0 && errno != EEXIST) {
         throw_errno(on_ifindex("create counters", from), "bpf_map_update_elem");
     }
     if (bpf_map_update_elem(bpf_map__fd(skeleton_->maps.xc_ports), &from, &to, BPF_ANY) != 0) {
@@ -123,16 +122,15 @@ void KernelDataplane::connect(uint32_t from, uint32_t to) {
 void KernelDataplane::disconnect(uint32_t from) noexcept {
     for (bpf_map* map : {skeleton_->maps.xc_ports, skeleton_->maps.xc_counters}) {
         if (bpf_map_delete_elem(bpf_map__fd(map), &from) != 0 && errno != ENOENT) {
-            log::warning(on_ifindex("remove map entry", from), ": bpf_map_delete_elem: ",
-                         errno_text(errno));
+            log::warning(on_ifindex("remove map entry", from),
+                         ": bpf_map_delete_elem: ", errno_text(errno));
         }
     }
 }
 
 Counters KernelDataplane::counters(uint32_t from) const {
     std::vector<xc_port_counters> per_cpu(possible_cpus_);
-    if (bpf_map_lookup_elem(bpf_map__fd(skeleton_->maps.xc_counters), &from, per_cpu.data()) !=
-        0) {
+    if (bpf_map_lookup_elem(bpf_map__fd(skeleton_->maps.xc_counters), &from, per_cpu.data()) != 0) {
         if (errno == ENOENT) {
             return {};
         }

@@ -17,7 +17,7 @@ struct xconnect_bpf;
 namespace xconnect {
 
 class KernelDataplane final : public Dataplane {
-public:
+  public:
     // Loads the program and creates its maps. Throws SystemError.
     KernelDataplane();
     ~KernelDataplane() override;
@@ -35,7 +35,7 @@ public:
     // For tests that drive the program directly (BPF_PROG_TEST_RUN).
     int program_fd() const;
 
-private:
+  private:
     struct SkeletonDeleter {
         void operator()(xconnect_bpf* skeleton) const noexcept;
     };

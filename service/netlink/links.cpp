@@ -13,7 +13,9 @@
 
 namespace xconnect::netlink {
 
-void MnlSocketCloser::operator()(mnl_socket* socket) const noexcept { mnl_socket_close(socket); }
+void MnlSocketCloser::operator()(mnl_socket* socket) const noexcept {
+    mnl_socket_close(socket);
+}
 
 MnlSocket open_route_socket(unsigned groups) {
     MnlSocket socket(mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC));
@@ -33,19 +35,12 @@ OperState oper_state_from_kernel(uint8_t value) {
     return value <= IF_OPER_UP ? static_cast<OperState>(value) : OperState::unknown;
 }
 
+// mnl_attr_parse() callback filling a table indexed by attribute type, 0..max_type.
+template <int max_type>
 int collect_attribute(const nlattr* attribute, void* data) {
     auto* table = static_cast<const nlattr**>(data);
     const int type = mnl_attr_get_type(attribute);
-    if (type <= IFLA_MAX) {
-        table[type] = attribute;
-    }
-    return MNL_CB_OK;
-}
-
-int collect_linkinfo_attribute(const nlattr* attribute, void* data) {
-    auto* table = static_cast<const nlattr**>(data);
-    const int type = mnl_attr_get_type(attribute);
-    if (type <= IFLA_INFO_MAX) {
+    if (type <= max_type) {
         table[type] = attribute;
     }
     return MNL_CB_OK;
@@ -67,7 +62,7 @@ std::optional<LinkInfo> parse_link(const nlmsghdr* message) {
     }
     const auto* header = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(message));
     const nlattr* attributes[IFLA_MAX + 1] = {};
-    if (mnl_attr_parse(message, sizeof(ifinfomsg), collect_attribute, attributes) < 0) {
+    if (mnl_attr_parse(message, sizeof(ifinfomsg), collect_attribute<IFLA_MAX>, attributes) < 0) {
         return std::nullopt;
     }
     const nlattr* name = attributes[IFLA_IFNAME];
@@ -83,7 +78,7 @@ std::optional<LinkInfo> parse_link(const nlmsghdr* message) {
     }
     if (const nlattr* linkinfo = attributes[IFLA_LINKINFO]) {
         const nlattr* info[IFLA_INFO_MAX + 1] = {};
-        if (mnl_attr_parse_nested(linkinfo, collect_linkinfo_attribute, info) >= 0 &&
+        if (mnl_attr_parse_nested(linkinfo, collect_attribute<IFLA_INFO_MAX>, info) >= 0 &&
             info[IFLA_INFO_KIND] != nullptr &&
             mnl_attr_validate(info[IFLA_INFO_KIND], MNL_TYPE_STRING) == 0) {
             link.kind = mnl_attr_get_str(info[IFLA_INFO_KIND]);

@@ -40,7 +40,7 @@ void replace_by_rename(const fs::path& file, const std::string& text) {
 // The original demo's topology: xconnect-N in a "host" namespace where the
 // daemon runs, its veth peer xc-N in namespace nsN at 169.254.1.N0/24.
 class DaemonTest : public testing::Test {
-protected:
+  protected:
     void SetUp() override {
         XCONNECT_REQUIRE_ROOT();
         host_ = std::make_unique<Netns>("host");
@@ -190,7 +190,11 @@ TEST_F(DaemonTest, TapOfAVmForwardsBothWaysWithAVeth) {
 TEST_F(DaemonTest, ForeignXdpProgramIsLeftAloneAndThePairFails) {
     // Someone else's program: "return XDP_PASS", attached the legacy way.
     const bpf_insn pass[] = {
-        {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = XDP_PASS},
+        {.code = BPF_ALU64 | BPF_MOV | BPF_K,
+         .dst_reg = 0,
+         .src_reg = 0,
+         .off = 0,
+         .imm = XDP_PASS},
         {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0}};
     UniqueFd foreign(bpf_prog_load(BPF_PROG_TYPE_XDP, "foreign", "GPL", pass, 2, nullptr));
     ASSERT_TRUE(foreign) << "bpf_prog_load";
@@ -214,8 +218,9 @@ TEST_F(DaemonTest, ForeignXdpProgramIsLeftAloneAndThePairFails) {
     EXPECT_FALSE(ping(1, "169.254.1.20"));
 }
 
-class FrameTest : public DaemonTest {
-protected:
+// The daemon running with xconnect-1 <-> xconnect-2 active.
+class ConnectedTest : public DaemonTest {
+  protected:
     void SetUp() override {
         DaemonTest::SetUp();
         if (IsSkipped() || HasFatalFailure()) {
@@ -223,13 +228,24 @@ protected:
         }
         start_daemon("links:\n  xconnect-1: xconnect-2\n");
         expect_log("xconnect-1<->xconnect-2: added, active");
+        expect_applied();
+    }
+};
+
+class FrameTest : public ConnectedTest {
+  protected:
+    void SetUp() override {
+        ConnectedTest::SetUp();
+        if (IsSkipped() || HasFatalFailure()) {
+            return;
+        }
         ns1_ = std::make_unique<PacketSocket>(*peers_[0], "xc-1");
         ns2_ = std::make_unique<PacketSocket>(*peers_[1], "xc-2");
     }
     void TearDown() override {
         ns1_.reset();
         ns2_.reset();
-        DaemonTest::TearDown();
+        ConnectedTest::TearDown();
     }
     void expect_crosses(const Frame& frame, PacketSocket& from, PacketSocket& to) {
         from.send(frame);
@@ -264,17 +280,8 @@ TEST_F(FrameTest, ArpAndIpv6CrossUnchanged) {
     expect_crosses(ipv6_frame(mac2_, mac1_, 1514, 302), *ns2_, *ns1_);
 }
 
-class EditorTest : public DaemonTest {
-protected:
-    void SetUp() override {
-        DaemonTest::SetUp();
-        if (IsSkipped() || HasFatalFailure()) {
-            return;
-        }
-        start_daemon("links:\n  xconnect-1: xconnect-2\n");
-        expect_log("xconnect-1<->xconnect-2: added, active");
-        expect_applied();
-    }
+class EditorTest : public ConnectedTest {
+  protected:
     const std::string to_three_ = "links:\n  xconnect-1: xconnect-3\n";
 };
 

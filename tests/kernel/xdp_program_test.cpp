@@ -18,7 +18,7 @@ namespace {
 using namespace test;
 
 class XdpProgramTest : public testing::Test {
-protected:
+  protected:
     void SetUp() override {
         XCONNECT_REQUIRE_ROOT();
         netns_ = std::make_unique<Netns>("prog");
@@ -89,8 +89,9 @@ TEST_F(XdpProgramTest, CountsBytesOfEveryFrameSize) {
     dataplane_->connect(ifindex("in0"), ifindex("in0"));
     uint64_t bytes = 0;
     for (size_t size : {60, 64, 1514}) {
-        EXPECT_EQ(run(ifindex("in0"), ipv4_udp_frame({2, 0, 0, 0, 0, 1}, {2, 0, 0, 0, 0, 2}, size, 2)),
-                  XDP_REDIRECT);
+        EXPECT_EQ(
+            run(ifindex("in0"), ipv4_udp_frame({2, 0, 0, 0, 0, 1}, {2, 0, 0, 0, 0, 2}, size, 2)),
+            XDP_REDIRECT);
         bytes += size;
     }
     EXPECT_EQ(dataplane_->counters(ifindex("in0")), (Counters{3, bytes}));

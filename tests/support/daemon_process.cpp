@@ -112,7 +112,9 @@ bool DaemonProcess::logged(const std::string& text) {
     return false;
 }
 
-void DaemonProcess::signal(int signal_number) { kill(pid_, signal_number); }
+void DaemonProcess::signal(int signal_number) {
+    kill(pid_, signal_number);
+}
 
 int DaemonProcess::wait_exit(milliseconds timeout) {
     // Reading the log to its end (EOF) is how we learn the daemon exited.

@@ -14,7 +14,7 @@
 namespace xconnect::test {
 
 class DaemonProcess {
-public:
+  public:
     // Starts `binary args...` inside `netns` (nullptr: this namespace).
     DaemonProcess(const std::string& binary, const std::vector<std::string>& args,
                   const Netns* netns);
@@ -37,7 +37,7 @@ public:
     std::string log_text() const;
     pid_t pid() const { return pid_; }
 
-private:
+  private:
     bool read_some(std::chrono::milliseconds timeout);
 
     pid_t pid_ = -1;

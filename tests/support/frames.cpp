@@ -143,7 +143,8 @@ PacketSocket::PacketSocket(const Netns& netns, const std::string& ifname) {
 }
 
 void PacketSocket::send(const Frame& frame) {
-    if (::send(socket_.get(), frame.data(), frame.size(), 0) != static_cast<ssize_t>(frame.size())) {
+    if (::send(socket_.get(), frame.data(), frame.size(), 0) !=
+        static_cast<ssize_t>(frame.size())) {
         throw_errno("send frame", "send");
     }
 }
@@ -179,8 +180,8 @@ std::optional<Frame> PacketSocket::receive(milliseconds timeout) {
         tpacket_auxdata aux;
         std::memcpy(&aux, CMSG_DATA(c), sizeof aux);
         if (aux.tp_status & TP_STATUS_VLAN_VALID) {
-            const uint16_t tpid = (aux.tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux.tp_vlan_tpid
-                                                                              : ETH_P_8021Q;
+            const uint16_t tpid =
+                (aux.tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux.tp_vlan_tpid : ETH_P_8021Q;
             const uint8_t tag[4] = {static_cast<uint8_t>(tpid >> 8), static_cast<uint8_t>(tpid),
                                     static_cast<uint8_t>(aux.tp_vlan_tci >> 8),
                                     static_cast<uint8_t>(aux.tp_vlan_tci)};

@@ -31,7 +31,7 @@ std::string hex(const Frame& frame);
 // An AF_PACKET socket bound to one interface of a namespace, seeing every frame
 // it receives (with a VLAN tag the kernel moved out of band put back in place).
 class PacketSocket {
-public:
+  public:
     PacketSocket(const Netns& netns, const std::string& ifname);
     void send(const Frame& frame);
     // Waits for a received frame equal to `wanted`; false if none came in time.
@@ -40,7 +40,7 @@ public:
     // Everything received so far, for failure messages.
     const std::vector<Frame>& received() const { return received_; }
 
-private:
+  private:
     std::optional<Frame> receive(std::chrono::milliseconds timeout);
     UniqueFd socket_;
     int ifindex_ = 0;
@@ -50,13 +50,13 @@ private:
 // A tap device with its file descriptor held, as a VM's would be: what the
 // test writes enters the host through the tap; what the host sends is read.
 class TapDevice {
-public:
+  public:
     TapDevice(const Netns& netns, const std::string& ifname);
     void write_frame(const Frame& frame);
     bool read_equal(const Frame& wanted,
                     std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
-private:
+  private:
     UniqueFd fd_;
 };
 

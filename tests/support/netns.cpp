@@ -14,7 +14,9 @@
 
 namespace xconnect::test {
 
-bool privileged() { return geteuid() == 0; }
+bool privileged() {
+    return geteuid() == 0;
+}
 
 bool privileges_required() {
     const char* value = std::getenv("XCONNECT_REQUIRE_PRIVILEGED");
@@ -54,9 +56,12 @@ Netns::Netns(const std::string& tag) : name_("xct-" + unique_suffix() + "-" + ta
     sh(ip() + "link set lo up");
 }
 
-Netns::~Netns() { sh_status("ip netns del " + name_); }
+Netns::~Netns() {
+    sh_status("ip netns del " + name_);
+}
 
-NetnsScope::NetnsScope(const Netns& netns) : original_(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) {
+NetnsScope::NetnsScope(const Netns& netns)
+    : original_(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) {
     if (!original_) {
         throw_errno("remember current netns", "open");
     }
@@ -66,6 +71,8 @@ NetnsScope::NetnsScope(const Netns& netns) : original_(open("/proc/thread-self/n
     }
 }
 
-NetnsScope::~NetnsScope() { setns(original_.get(), CLONE_NEWNET); }
+NetnsScope::~NetnsScope() {
+    setns(original_.get(), CLONE_NEWNET);
+}
 
 }  // namespace xconnect::test

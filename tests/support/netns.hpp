@@ -15,14 +15,14 @@ bool privileged();
 // instead of skipping, so CI cannot go green without running them.
 bool privileges_required();
 
-#define XCONNECT_REQUIRE_ROOT()                                                           \
-    do {                                                                                  \
-        if (!::xconnect::test::privileged()) {                                            \
-            if (::xconnect::test::privileges_required()) {                                \
-                FAIL() << "needs root, and XCONNECT_REQUIRE_PRIVILEGED is set";           \
-            }                                                                             \
-            GTEST_SKIP() << "needs root (XDP, BPF maps, network namespaces)";             \
-        }                                                                                 \
+#define XCONNECT_REQUIRE_ROOT()                                                 \
+    do {                                                                        \
+        if (!::xconnect::test::privileged()) {                                  \
+            if (::xconnect::test::privileges_required()) {                      \
+                FAIL() << "needs root, and XCONNECT_REQUIRE_PRIVILEGED is set"; \
+            }                                                                   \
+            GTEST_SKIP() << "needs root (XDP, BPF maps, network namespaces)";   \
+        }                                                                       \
     } while (false)
 
 // Runs a shell command; throws std::runtime_error with its output if it fails.
@@ -32,7 +32,7 @@ int sh_status(const std::string& command);
 
 // A named network namespace (`ip netns add`), deleted with everything in it.
 class Netns {
-public:
+  public:
     explicit Netns(const std::string& tag);
     ~Netns();
     Netns(const Netns&) = delete;
@@ -44,20 +44,20 @@ public:
     std::string ip() const { return "ip -n " + name_ + " "; }
     std::string exec() const { return "ip netns exec " + name_ + " "; }
 
-private:
+  private:
     std::string name_;
 };
 
 // Moves the calling thread into a namespace for its lifetime. Sockets opened
 // meanwhile stay in that namespace afterwards.
 class NetnsScope {
-public:
+  public:
     explicit NetnsScope(const Netns& netns);
     ~NetnsScope();
     NetnsScope(const NetnsScope&) = delete;
     NetnsScope& operator=(const NetnsScope&) = delete;
 
-private:
+  private:
     UniqueFd original_;
 };
 

@@ -8,7 +8,9 @@
 namespace xconnect {
 namespace {
 
-std::vector<PairSpec> parse(const std::string& text) { return parse_config(text, "test.yaml"); }
+std::vector<PairSpec> parse(const std::string& text) {
+    return parse_config(text, "test.yaml");
+}
 
 // The error message for `text`, or "" if it parsed.
 std::string error_for(const std::string& text) {
@@ -61,7 +63,9 @@ struct BadFile {
     std::string expected;  // a part of the message, with file and line
 };
 
-void PrintTo(const BadFile& file, std::ostream* out) { *out << testing::PrintToString(file.text); }
+void PrintTo(const BadFile& file, std::ostream* out) {
+    *out << testing::PrintToString(file.text);
+}
 
 class BadConfigTest : public testing::TestWithParam<BadFile> {};
 
@@ -93,12 +97,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadFile{"links:\n  a: {peer: b, speed: 1}\n", "test.yaml:2: unknown option \"speed\""},
         BadFile{"links:\n  a: {peer: [b]}\n", "test.yaml:2: peer of a must be a string"},
         BadFile{"links:\n  a: b\n  c: [\n", "test.yaml:4: not valid YAML"},
-        BadFile{"links: {a: b\n", "not valid YAML"},
-        BadFile{"\tlinks: {}\n", "not valid YAML"},
+        BadFile{"links: {a: b\n", "not valid YAML"}, BadFile{"\tlinks: {}\n", "not valid YAML"},
         // Names Linux would refuse.
         BadFile{"links:\n  eth0: \"\"\n", "test.yaml:2: interface name is empty"},
-        BadFile{"links:\n  abcdefghijklmnop: eth0\n", "test.yaml:2: interface name "
-                                                      "\"abcdefghijklmnop\" is longer than 15"},
+        BadFile{"links:\n  abcdefghijklmnop: eth0\n",
+                "test.yaml:2: interface name "
+                "\"abcdefghijklmnop\" is longer than 15"},
         BadFile{"links:\n  eth0: .\n", "test.yaml:2: interface name \".\" is reserved"},
         BadFile{"links:\n  eth0: ..\n", "test.yaml:2: interface name \"..\" is reserved"},
         BadFile{"links:\n  eth0: a/b\n", "test.yaml:2: interface name \"a/b\" contains"},

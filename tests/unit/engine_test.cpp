@@ -28,7 +28,7 @@ struct Event {
 };
 
 class RecordingObserver : public EngineObserver {
-public:
+  public:
     void pair_added(const PairStatus& pair) override { events.push_back({"added", pair}); }
     void pair_removed(const PairStatus& pair) override { events.push_back({"removed", pair}); }
     void pair_changed(const PairStatus& pair, PairFields fields) override {
@@ -38,7 +38,7 @@ public:
 };
 
 class EngineTest : public testing::Test {
-protected:
+  protected:
     EngineTest() { engine.add_observer(observer); }
 
     PairStatus status(const std::string& ifname) {

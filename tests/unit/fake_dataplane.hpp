@@ -15,7 +15,7 @@
 namespace xconnect::test {
 
 class FakeDataplane final : public Dataplane {
-public:
+  public:
     static constexpr uint32_t our_program = 77;
 
     uint32_t program_id() const override { return our_program; }
@@ -27,9 +27,9 @@ public:
 
     void attach(uint32_t ifindex, AttachMode mode) override {
         if (no_native.contains(ifindex) && mode == AttachMode::native) {
-            throw SystemError("attach XDP program in native mode on ifindex " +
-                                  std::to_string(ifindex),
-                              "bpf_link_create", EOPNOTSUPP);
+            throw SystemError(
+                "attach XDP program in native mode on ifindex " + std::to_string(ifindex),
+                "bpf_link_create", EOPNOTSUPP);
         }
         if (refuse.contains(ifindex)) {
             throw SystemError("attach on ifindex " + std::to_string(ifindex), "bpf_link_create",
@@ -40,8 +40,7 @@ public:
                               EBUSY);
         }
         attached[ifindex] = {our_program, mode};
-        journal.push_back("attach " + std::to_string(ifindex) + " " +
-                          std::string(to_string(mode)));
+        journal.push_back("attach " + std::to_string(ifindex) + " " + std::string(to_string(mode)));
     }
 
     void detach(uint32_t ifindex) noexcept override {
