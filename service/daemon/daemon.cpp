@@ -4,7 +4,6 @@
 
 #include "common/log.hpp"
 #include "config/config_file.hpp"
-#include "netlink/links.hpp"
 
 namespace xconnect {
 
@@ -36,7 +35,8 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
     : io_(io),
       options_(std::move(options)),
       engine_(dataplane_, EngineOptions{.default_mode = options_.xdp_mode}),
-      signals_(io, SIGINT, SIGTERM, SIGHUP) {
+      signals_(io, SIGINT, SIGTERM, SIGHUP),
+      link_monitor_(io, engine_, options_.netlink_receive_buffer) {
     engine_.add_observer(pair_log_);
     log::info("xconnectd: XDP program loaded (id ", dataplane_.program_id(), "), xdp-mode ",
               to_string(options_.xdp_mode), ", config ", options_.config_file.string());
@@ -63,9 +63,6 @@ bool Daemon::reload() {
         return false;
     }
     try {
-        // Until link tracking lands, every apply looks at the links afresh, so
-        // pairs whose interfaces appeared since are picked up here.
-        engine_.set_links(netlink::dump_links());
         engine_.apply(pairs);
     } catch (const std::exception& error) {
         log::error("applying ", options_.config_file.string(), ": ", error.what());

@@ -1,7 +1,7 @@
 #pragma once
 
-// The file-driven daemon: one io_context; the config watcher and signals feed
-// the engine, which drives the kernel through the loader.
+// The file-driven daemon: one io_context; the link monitor, the config
+// watcher and signals feed the engine, which drives the kernel through the loader.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -10,6 +10,7 @@
 #include "config/config_watcher.hpp"
 #include "engine/engine.hpp"
 #include "loader/kernel_dataplane.hpp"
+#include "netlink/link_monitor.hpp"
 #include "options.hpp"
 #include "pair_log.hpp"
 
@@ -36,6 +37,7 @@ class Daemon {
     Engine engine_;
     PairLog pair_log_;
     boost::asio::signal_set signals_;
+    LinkMonitor link_monitor_;
     std::unique_ptr<ConfigWatcher> watcher_;
 };
 

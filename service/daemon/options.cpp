@@ -14,6 +14,8 @@ std::string usage_text() {
            "  -m, --xdp-mode MODE   auto (default), native or generic\n"
            "      --no-bus          file-driven only: no D-Bus service\n"
            "  -v, --verbose         log debug messages\n"
+           "      --netlink-rcvbuf BYTES\n"
+           "                        link monitor socket buffer (default 8 MiB; for tests)\n"
            "      --version         print the version and exit\n"
            "  -h, --help            print this help and exit\n";
 }
@@ -65,6 +67,17 @@ CommandLine parse_command_line(const std::vector<std::string>& arguments) {
             result.options.xdp_mode = *policy;
         } else if (argument == "--no-bus") {
             result.options.no_bus = true;
+        } else if (argument == "--netlink-rcvbuf") {
+            auto bytes = value();
+            int parsed = 0;
+            try {
+                parsed = bytes ? std::stoi(*bytes) : 0;
+            } catch (const std::exception&) {
+            }
+            if (parsed <= 0) {
+                return fail(argument + " needs a positive number of bytes");
+            }
+            result.options.netlink_receive_buffer = parsed;
         } else if (argument == "-v" || argument == "--verbose") {
             result.options.verbose = true;
         } else {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/model.hpp"
+#include "netlink/links.hpp"
 
 namespace xconnect {
 
@@ -16,6 +17,8 @@ struct DaemonOptions {
     ModePolicy xdp_mode = ModePolicy::automatic;
     bool no_bus = false;
     bool verbose = false;
+    // Link monitor's socket buffer; tests make it tiny to force overruns.
+    int netlink_receive_buffer = netlink::default_monitor_buffer;
 };
 
 // What the command line asks for: run with options, or print and exit.

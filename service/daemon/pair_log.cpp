@@ -64,6 +64,16 @@ void PairLog::pair_changed(const PairStatus& pair, PairFields changed) {
         log::emit(pair.state == PairState::failed ? log::Level::err : log::Level::info,
                   pair.spec.label(), ": ", describe_state(pair));
     }
+    // A side that came back under another ifindex (recreated) while absent
+    // has been reported with the state change; one swapped under us is news.
+    if ((changed & field_left_ifindex) && pair.left_ifindex != 0 && !(changed & field_state)) {
+        log::info(pair.spec.label(), ": ", pair.spec.left, " is now ifindex ", pair.left_ifindex);
+    }
+    if ((changed & field_right_ifindex) && pair.right_ifindex != 0 && !(changed & field_state) &&
+        !pair.spec.is_self_pair()) {
+        log::info(pair.spec.label(), ": ", pair.spec.right, " is now ifindex ",
+                  pair.right_ifindex);
+    }
     if (changed & field_left_oper) {
         log_oper_change(pair, pair.spec.left, pair.left_oper);
     }

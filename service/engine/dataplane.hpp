@@ -15,6 +15,9 @@ namespace xconnect {
 struct AttachedProgram {
     uint32_t program_id = 0;
     AttachMode mode = AttachMode::native;
+    // The same program as ours (name and tag), left by an xconnectd that did
+    // not detach (killed): taken over, not treated as foreign.
+    bool earlier_xconnect = false;
 };
 
 class Dataplane {
@@ -27,10 +30,12 @@ class Dataplane {
     // The XDP program attached to ifindex, if any. Throws SystemError.
     virtual std::optional<AttachedProgram> attached_program(uint32_t ifindex) = 0;
 
-    // Attaches our program; fails (SystemError) rather than replace another one.
+    // Attaches our program, atomically replacing one left by an earlier
+    // xconnectd; fails (SystemError) rather than replace anybody else's.
     virtual void attach(uint32_t ifindex, AttachMode mode) = 0;
 
-    // Detaches our program; a no-op when it is not attached (interface gone).
+    // Detaches our program if it is still the one attached; a no-op when the
+    // interface is gone or someone else's program has replaced ours.
     virtual void detach(uint32_t ifindex) noexcept = 0;
 
     // Frames entering `from` leave through `to`; creates from's counters

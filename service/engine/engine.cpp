@@ -13,6 +13,14 @@ namespace xconnect {
 
 namespace {
 
+// Someone else's program is attached where we would attach ours.
+class ForeignProgram : public std::runtime_error {
+  public:
+    ForeignProgram(uint32_t on_ifindex, const std::string& message)
+        : std::runtime_error(message), ifindex(on_ifindex) {}
+    uint32_t ifindex;
+};
+
 // Native XDP_REDIRECT into a veth (or tap) drops silently unless its peer runs
 // NAPI, which a peer with default settings in another namespace does not:
 // generic mode forwards regardless, as the original xdp-xconnect did.
@@ -123,6 +131,15 @@ void Engine::apply(const std::vector<PairSpec>& pairs) {
         notify_removed(gone);
     }
 
+    // A reload is the moment to try failed pairs again, whatever holds them
+    // (new pairs are tried below).
+    for (auto& [left, record] : records_) {
+        if (record.status.state == PairState::failed) {
+            record.hold.reset();
+            reconcile(record, /*notify=*/true);
+        }
+    }
+
     for (const PairSpec& spec : plan.added_pairs) {
         Record record;
         record.status.spec = spec;
@@ -226,11 +243,21 @@ void Engine::reconcile(Record& record, bool notify) {
     status.left_oper = left ? std::optional(left->oper_state) : std::nullopt;
     status.right_oper = right ? std::optional(right->oper_state) : std::nullopt;
 
-    if (left == nullptr || right == nullptr) {
+    std::optional<std::string> problem = interference(record.left_port, left);
+    if (!problem) {
+        problem = interference(record.right_port, right);
+    }
+    if (problem) {
+        // Someone else took the interface over: say so, and do not fight
+        // over it until a reload or the interface is recreated.
+        fail(record, *problem, RetryHold{left ? left->ifindex : 0, right ? right->ifindex : 0, {}});
+    } else if (left == nullptr || right == nullptr) {
         release_ports(record);
+        record.hold.reset();
         status.state = PairState::pending;
         status.mode.reset();
-    } else {
+    } else if (!still_held(record, *left, *right)) {
+        record.hold.reset();
         bring_up(record, *left, *right);
     }
     if (notify) {
@@ -277,12 +304,41 @@ void Engine::bring_up(Record& record, const LinkInfo& left, const LinkInfo& righ
         status.state = PairState::active;
         status.mode = mode;
         status.error = note;
+    } catch (const ForeignProgram& error) {
+        // Tried again when the news about that interface's program changes.
+        const auto link = links_.find(error.ifindex);
+        fail(record, error.what(),
+             RetryHold{left.ifindex, right.ifindex,
+                       std::pair{error.ifindex,
+                                 link == links_.end() ? 0u : link->second.xdp_program_id}});
     } catch (const std::exception& error) {
-        release_ports(record);  // no half-attached pair
-        status.state = PairState::failed;
-        status.mode.reset();
-        status.error = error.what();
+        // Tried again on a reload or when an interface is recreated.
+        fail(record, error.what(), RetryHold{left.ifindex, right.ifindex, {}});
     }
+}
+
+void Engine::fail(Record& record, const std::string& reason, RetryHold hold) noexcept {
+    release_ports(record);  // no half-attached pair
+    record.hold = hold;
+    record.status.state = PairState::failed;
+    record.status.mode.reset();
+    record.status.error = reason;
+}
+
+bool Engine::still_held(const Record& record, const LinkInfo& left, const LinkInfo& right) const {
+    if (record.status.state != PairState::failed || !record.hold) {
+        return false;
+    }
+    const RetryHold& hold = *record.hold;
+    if (hold.left_ifindex != left.ifindex || hold.right_ifindex != right.ifindex) {
+        return false;
+    }
+    if (!hold.watched_program) {
+        return true;
+    }
+    const auto [ifindex, program_id] = *hold.watched_program;
+    const auto link = links_.find(ifindex);
+    return link != links_.end() && link->second.xdp_program_id == program_id;
 }
 
 void Engine::attach_ports(Record& record, const LinkInfo& left, const LinkInfo& right,
@@ -301,8 +357,10 @@ void Engine::ensure_port(std::optional<Port>& port, Counters& retired, const Lin
     release_port(port, retired);
     try {
         if (auto existing = dataplane_.attached_program(link.ifindex);
-            existing && existing->program_id != dataplane_.program_id()) {
-            throw std::runtime_error(link.name + ": XDP program id " +
+            existing && existing->program_id != dataplane_.program_id() &&
+            !existing->earlier_xconnect) {
+            throw ForeignProgram(link.ifindex,
+                                 link.name + ": XDP program id " +
                                      std::to_string(existing->program_id) + " (" +
                                      std::string(to_string(existing->mode)) +
                                      ") is already attached by someone else; not replacing it");
@@ -312,6 +370,42 @@ void Engine::ensure_port(std::optional<Port>& port, Counters& retired, const Lin
         throw SystemError(link.name, error);
     }
     port = Port{.ifindex = link.ifindex, .mode = mode, .baseline = {}};
+    note_our_program(link.ifindex);
+}
+
+void Engine::note_our_program(uint32_t ifindex) {
+    // What the kernel will announce: a later RTM_NEWLINK says the same, an
+    // earlier one still in flight is told apart by asking the kernel.
+    if (auto link = links_.find(ifindex); link != links_.end()) {
+        link->second.xdp_program_id = dataplane_.program_id();
+    }
+}
+
+std::optional<std::string> Engine::interference(const std::optional<Port>& port,
+                                                const LinkInfo* link) {
+    if (!port || link == nullptr || link->ifindex != port->ifindex ||
+        link->xdp_program_id == dataplane_.program_id()) {
+        return std::nullopt;
+    }
+    std::optional<AttachedProgram> actual;
+    try {
+        actual = dataplane_.attached_program(link->ifindex);
+    } catch (const SystemError& error) {
+        log::warning(link->name, ": ", error.what());
+        return std::nullopt;  // cannot tell: trust our own record
+    }
+    if (actual && actual->program_id == dataplane_.program_id()) {
+        note_our_program(link->ifindex);  // the news was older than our attach
+        return std::nullopt;
+    }
+    if (actual) {
+        return link->name + ": our XDP program was replaced by program id " +
+               std::to_string(actual->program_id) + " (" + std::string(to_string(actual->mode)) +
+               "), attached by someone else; leaving it alone until the configuration is reloaded";
+    }
+    return link->name +
+           ": our XDP program was removed by someone else; not re-attaching it until the "
+           "configuration is reloaded";
 }
 
 void Engine::release_port(std::optional<Port>& port, Counters& retired) noexcept {

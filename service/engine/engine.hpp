@@ -59,9 +59,9 @@ class Engine {
     void add_observer(EngineObserver& observer);
     void remove_observer(EngineObserver& observer);
 
-    // Makes `pairs` the desired state, touching only pairs that changed.
-    // Throws std::invalid_argument (and changes nothing) if validate_pairs()
-    // finds a problem.
+    // Makes `pairs` the desired state, touching only pairs that changed, and
+    // retries failed pairs. Throws std::invalid_argument (and changes nothing)
+    // if validate_pairs() finds a problem.
     void apply(const std::vector<PairSpec>& pairs);
     const std::vector<PairSpec>& desired() const { return desired_; }
 
@@ -86,11 +86,22 @@ class Engine {
         AttachMode mode = AttachMode::generic;
         Counters baseline;  // counter values when the port joined this pair
     };
+    // A failed pair is tried again on apply() (a reload), when one of its
+    // interfaces is recreated (another ifindex) or, for a foreign program in
+    // the way, when the news about that interface's XDP program changes.
+    struct RetryHold {
+        uint32_t left_ifindex = 0;
+        uint32_t right_ifindex = 0;
+        std::optional<std::pair<uint32_t, uint32_t>> watched_program;  // ifindex, program id
+    };
     struct Record {
         PairStatus status;
         std::optional<Port> left_port;
         std::optional<Port> right_port;  // unused for a self-pair
         PairCounters retired;            // from ports that are gone
+        // Why a failed pair is not tried again on every link event (our own
+        // attach and detach make some): see RetryHold.
+        std::optional<RetryHold> hold;
     };
 
     const LinkInfo* find_link(std::string_view name) const;
@@ -101,10 +112,14 @@ class Engine {
     void reconcile(Record& record, bool notify);
     void reconcile_holders(std::string_view name_a, std::string_view name_b);
     void bring_up(Record& record, const LinkInfo& left, const LinkInfo& right);
+    void fail(Record& record, const std::string& reason, RetryHold hold) noexcept;
+    bool still_held(const Record& record, const LinkInfo& left, const LinkInfo& right) const;
     void attach_ports(Record& record, const LinkInfo& left, const LinkInfo& right, AttachMode mode);
     void ensure_port(std::optional<Port>& port, Counters& retired, const LinkInfo& link,
                      AttachMode mode);
     Counters read_counters(uint32_t ifindex) const noexcept;
+    void note_our_program(uint32_t ifindex);
+    std::optional<std::string> interference(const std::optional<Port>& port, const LinkInfo* link);
     void release_port(std::optional<Port>& port, Counters& retired) noexcept;
     void release_ports(Record& record) noexcept;
     void retire_if_stale(std::optional<Port>& port, const LinkInfo* link, Counters& retired);

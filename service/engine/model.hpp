@@ -50,6 +50,7 @@ struct LinkInfo {
     std::string name;
     std::string kind;  // IFLA_INFO_KIND: "veth", "tun", ... ; empty for physical NICs
     OperState oper_state = OperState::unknown;
+    uint32_t xdp_program_id = 0;  // IFLA_XDP: the XDP program attached, 0 for none
     bool operator==(const LinkInfo&) const = default;
 };
 

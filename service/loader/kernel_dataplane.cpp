@@ -5,11 +5,13 @@
 #include <linux/if_link.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstdarg>
 #include <string>
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/unique_fd.hpp"
 #include "common/log.hpp"
 #include "xconnect.skel.h"
 #include "xconnect_maps.h"
@@ -36,6 +38,19 @@ std::string on_ifindex(std::string_view what, uint32_t ifindex) {
     return std::string(what) + " on ifindex " + std::to_string(ifindex);
 }
 
+uint32_t mode_flag(AttachMode mode) {
+    return mode == AttachMode::native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+}
+
+std::optional<bpf_prog_info> program_info(int program_fd) {
+    bpf_prog_info info{};
+    uint32_t length = sizeof info;
+    if (bpf_obj_get_info_by_fd(program_fd, &info, &length) != 0) {
+        return std::nullopt;
+    }
+    return info;
+}
+
 }  // namespace
 
 void KernelDataplane::SkeletonDeleter::operator()(xconnect_bpf* skeleton) const noexcept {
@@ -48,22 +63,35 @@ KernelDataplane::KernelDataplane() {
     if (!skeleton_) {
         throw_errno("load XDP program", "xconnect_bpf::open_and_load");
     }
-    bpf_prog_info info{};
-    uint32_t info_length = sizeof info;
-    if (bpf_obj_get_info_by_fd(program_fd(), &info, &info_length) != 0) {
+    const auto info = program_info(program_fd());
+    if (!info) {
         throw_errno("query XDP program id", "bpf_obj_get_info_by_fd");
     }
-    program_id_ = info.id;
+    program_id_ = info->id;
+    program_name_ = info->name;
+    std::copy(std::begin(info->tag), std::end(info->tag), program_tag_.begin());
     possible_cpus_ = libbpf_num_possible_cpus();
     if (possible_cpus_ <= 0) {
         throw SystemError("count CPUs", "libbpf_num_possible_cpus", -possible_cpus_);
     }
 }
 
-KernelDataplane::~KernelDataplane() = default;
+KernelDataplane::~KernelDataplane() {
+    while (!attached_.empty()) {
+        detach(attached_.begin()->first);
+    }
+}
 
-int KernelDataplane::program_fd() const {
-    return bpf_program__fd(skeleton_->progs.xconnect);
+int KernelDataplane::program_fd() const { return bpf_program__fd(skeleton_->progs.xconnect); }
+
+bool KernelDataplane::is_earlier_xconnect(uint32_t program_id) const {
+    UniqueFd program(bpf_prog_get_fd_by_id(program_id));
+    if (!program) {
+        return false;  // gone meanwhile, or not ours to look at
+    }
+    const auto info = program_info(program.get());
+    return info && info->type == BPF_PROG_TYPE_XDP && program_name_ == info->name &&
+           std::equal(program_tag_.begin(), program_tag_.end(), std::begin(info->tag));
 }
 
 std::optional<AttachedProgram> KernelDataplane::attached_program(uint32_t ifindex) {
@@ -71,39 +99,97 @@ std::optional<AttachedProgram> KernelDataplane::attached_program(uint32_t ifinde
     if (int rc = bpf_xdp_query(static_cast<int>(ifindex), 0, &query); rc != 0) {
         throw SystemError(on_ifindex("query XDP program", ifindex), "bpf_xdp_query", -rc);
     }
+    AttachedProgram attached;
     if (query.drv_prog_id != 0) {
-        return AttachedProgram{query.drv_prog_id, AttachMode::native};
+        attached = {query.drv_prog_id, AttachMode::native};
+    } else if (query.skb_prog_id != 0) {
+        attached = {query.skb_prog_id, AttachMode::generic};
+    } else if (query.hw_prog_id != 0) {
+        attached = {query.hw_prog_id, AttachMode::native};
+    } else {
+        return std::nullopt;
     }
-    if (query.skb_prog_id != 0) {
-        return AttachedProgram{query.skb_prog_id, AttachMode::generic};
-    }
-    if (query.hw_prog_id != 0) {
-        return AttachedProgram{query.hw_prog_id, AttachMode::native};
-    }
-    return std::nullopt;
+    attached.earlier_xconnect =
+        attached.program_id != program_id_ && is_earlier_xconnect(attached.program_id);
+    return attached;
 }
 
 void KernelDataplane::attach(uint32_t ifindex, AttachMode mode) {
-    if (auto held = attachments_.find(ifindex); held != attachments_.end()) {
-        if (held->second.mode == mode) {
+    const auto current = attached_program(ifindex);
+    if (current && current->program_id == program_id_) {
+        if (current->mode == mode) {
+            attached_[ifindex] = mode;
             return;
         }
-        attachments_.erase(held);
+        detach(ifindex);
+    } else if (current && current->earlier_xconnect) {
+        replace_earlier(ifindex, *current, mode);
+        attached_[ifindex] = mode;
+        return;
     }
-    LIBBPF_OPTS(bpf_link_create_opts, options,
-                .flags = mode == AttachMode::native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE);
-    const int link = bpf_link_create(program_fd(), static_cast<int>(ifindex), BPF_XDP, &options);
-    if (link < 0) {
+    // Refuses (EBUSY) if anybody attached a program since we looked.
+    const int rc = bpf_xdp_attach(static_cast<int>(ifindex), program_fd(),
+                                  XDP_FLAGS_UPDATE_IF_NOEXIST | mode_flag(mode), nullptr);
+    if (rc != 0) {
         throw SystemError(
             on_ifindex("attach XDP program in " + std::string(to_string(mode)) + " mode", ifindex),
-            "bpf_link_create", -link);
+            "bpf_xdp_attach", -rc);
     }
-    attachments_.emplace(ifindex, Attachment{UniqueFd(link), mode});
+    attached_[ifindex] = mode;
+}
+
+void KernelDataplane::replace_earlier(uint32_t ifindex, const AttachedProgram& earlier,
+                                      AttachMode mode) {
+    UniqueFd old_program(bpf_prog_get_fd_by_id(earlier.program_id));
+    if (!old_program) {
+        throw_errno(on_ifindex("take over XDP program id " + std::to_string(earlier.program_id),
+                               ifindex),
+                    "bpf_prog_get_fd_by_id");
+    }
+    log::notice("ifindex ", ifindex, ": taking over XDP program id ", earlier.program_id,
+                " left attached by an earlier xconnectd");
+    LIBBPF_OPTS(bpf_xdp_attach_opts, expected, .old_prog_fd = old_program.get());
+    if (earlier.mode == mode) {
+        // Atomic: the interface is never without a program.
+        if (int rc = bpf_xdp_attach(static_cast<int>(ifindex), program_fd(),
+                                    XDP_FLAGS_REPLACE | mode_flag(mode), &expected);
+            rc != 0) {
+            throw SystemError(on_ifindex("replace earlier XDP program", ifindex),
+                              "bpf_xdp_attach", -rc);
+        }
+        return;
+    }
+    // Native and generic cannot coexist: remove the old one, then attach.
+    if (int rc = bpf_xdp_detach(static_cast<int>(ifindex),
+                                XDP_FLAGS_REPLACE | mode_flag(earlier.mode), &expected);
+        rc != 0) {
+        throw SystemError(on_ifindex("detach earlier XDP program", ifindex), "bpf_xdp_detach",
+                          -rc);
+    }
+    if (int rc = bpf_xdp_attach(static_cast<int>(ifindex), program_fd(),
+                                XDP_FLAGS_UPDATE_IF_NOEXIST | mode_flag(mode), nullptr);
+        rc != 0) {
+        throw SystemError(
+            on_ifindex("attach XDP program in " + std::string(to_string(mode)) + " mode", ifindex),
+            "bpf_xdp_attach", -rc);
+    }
 }
 
 void KernelDataplane::detach(uint32_t ifindex) noexcept {
-    // Closing the last fd of an unpinned bpf_link detaches the program.
-    attachments_.erase(ifindex);
+    auto attached = attached_.find(ifindex);
+    if (attached == attached_.end()) {
+        return;
+    }
+    const AttachMode mode = attached->second;
+    attached_.erase(attached);
+    // Only if ours is still the one attached: never remove someone else's.
+    LIBBPF_OPTS(bpf_xdp_attach_opts, expected, .old_prog_fd = program_fd());
+    const int rc =
+        bpf_xdp_detach(static_cast<int>(ifindex), XDP_FLAGS_REPLACE | mode_flag(mode), &expected);
+    if (rc != 0 && rc != -ENODEV && rc != -EEXIST) {
+        log::warning(on_ifindex("detach XDP program", ifindex), ": bpf_xdp_detach: ",
+                     errno_text(-rc));
+    }
 }
 
 void KernelDataplane::connect(uint32_t from, uint32_t to) {

@@ -1,15 +1,23 @@
 #pragma once
 
 // The real kernel behind the engine's Dataplane seam: the XDP program loaded
-// once from the embedded skeleton, attached to many interfaces through
-// bpf_links (which the kernel drops if the daemon dies, and which nobody else
-// can replace behind our back), redirect and counter maps updated in place.
+// once from the embedded skeleton and attached to many interfaces, redirect
+// and counter maps updated in place.
+//
+// Programs are attached through rtnetlink (not bpf_link) because the kernel
+// announces those attachments in RTM_NEWLINK (IFLA_XDP): the link monitor sees
+// when someone else removes or replaces ours. Every attach refuses to replace
+// an existing program (XDP_FLAGS_UPDATE_IF_NOEXIST) and every detach removes
+// only our own (XDP_FLAGS_REPLACE with our fd), so no race clobbers anybody.
+// If the daemon dies, its programs stay attached and keep forwarding; the
+// next xconnectd recognises them (same name and tag) and takes them over.
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <string>
 
-#include "common/unique_fd.hpp"
 #include "engine/dataplane.hpp"
 
 struct xconnect_bpf;
@@ -20,6 +28,7 @@ class KernelDataplane final : public Dataplane {
   public:
     // Loads the program and creates its maps. Throws SystemError.
     KernelDataplane();
+    // Detaches whatever is still attached (the engine's shutdown() normally has).
     ~KernelDataplane() override;
     KernelDataplane(const KernelDataplane&) = delete;
     KernelDataplane& operator=(const KernelDataplane&) = delete;
@@ -39,15 +48,16 @@ class KernelDataplane final : public Dataplane {
     struct SkeletonDeleter {
         void operator()(xconnect_bpf* skeleton) const noexcept;
     };
-    struct Attachment {
-        UniqueFd link;
-        AttachMode mode;
-    };
+
+    bool is_earlier_xconnect(uint32_t program_id) const;
+    void replace_earlier(uint32_t ifindex, const AttachedProgram& earlier, AttachMode mode);
 
     std::unique_ptr<xconnect_bpf, SkeletonDeleter> skeleton_;
     uint32_t program_id_ = 0;
+    std::string program_name_;
+    std::array<uint8_t, 8> program_tag_{};  // BPF_TAG_SIZE
     int possible_cpus_ = 0;
-    std::map<uint32_t, Attachment> attachments_;  // by ifindex
+    std::map<uint32_t, AttachMode> attached_;  // ifindex -> mode, what we attached
 };
 
 }  // namespace xconnect

@@ -46,6 +46,22 @@ int collect_attribute(const nlattr* attribute, void* data) {
     return MNL_CB_OK;
 }
 
+// IFLA_XDP_PROG_ID when one program is attached; with programs in several
+// modes (XDP_ATTACHED_MULTI), the first of driver, generic, hardware.
+uint32_t attached_xdp_program(const nlattr* xdp) {
+    const nlattr* info[IFLA_XDP_MAX + 1] = {};
+    if (mnl_attr_parse_nested(xdp, collect_attribute<IFLA_XDP_MAX>, info) < 0) {
+        return 0;
+    }
+    for (int type : {IFLA_XDP_PROG_ID, IFLA_XDP_DRV_PROG_ID, IFLA_XDP_SKB_PROG_ID,
+                     IFLA_XDP_HW_PROG_ID}) {
+        if (info[type] != nullptr && mnl_attr_validate(info[type], MNL_TYPE_U32) == 0) {
+            return mnl_attr_get_u32(info[type]);
+        }
+    }
+    return 0;
+}
+
 int collect_link(const nlmsghdr* message, void* data) {
     if (auto link = parse_link(message)) {
         static_cast<std::vector<LinkInfo>*>(data)->push_back(std::move(*link));
@@ -61,6 +77,9 @@ std::optional<LinkInfo> parse_link(const nlmsghdr* message) {
         return std::nullopt;
     }
     const auto* header = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(message));
+    if (header->ifi_family != AF_UNSPEC) {
+        return std::nullopt;  // e.g. AF_BRIDGE port news, not about the device itself
+    }
     const nlattr* attributes[IFLA_MAX + 1] = {};
     if (mnl_attr_parse(message, sizeof(ifinfomsg), collect_attribute<IFLA_MAX>, attributes) < 0) {
         return std::nullopt;
@@ -75,6 +94,9 @@ std::optional<LinkInfo> parse_link(const nlmsghdr* message) {
     if (const nlattr* oper = attributes[IFLA_OPERSTATE];
         oper != nullptr && mnl_attr_validate(oper, MNL_TYPE_U8) == 0) {
         link.oper_state = oper_state_from_kernel(mnl_attr_get_u8(oper));
+    }
+    if (const nlattr* xdp = attributes[IFLA_XDP]) {
+        link.xdp_program_id = attached_xdp_program(xdp);
     }
     if (const nlattr* linkinfo = attributes[IFLA_LINKINFO]) {
         const nlattr* info[IFLA_INFO_MAX + 1] = {};

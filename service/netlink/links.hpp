@@ -14,6 +14,10 @@ struct mnl_socket;
 
 namespace xconnect::netlink {
 
+// Link monitor socket buffer: big enough that a burst of a few thousand link
+// events normally fits (an RTM_NEWLINK costs a few KiB of buffer).
+inline constexpr int default_monitor_buffer = 8 * 1024 * 1024;
+
 struct MnlSocketCloser {
     void operator()(mnl_socket* socket) const noexcept;
 };

@@ -21,6 +21,11 @@ LinkInfo nic(uint32_t ifindex, std::string name) {
     return LinkInfo{ifindex, std::move(name), "", OperState::up};
 }
 
+LinkInfo with_program(LinkInfo link, uint32_t program_id) {
+    link.xdp_program_id = program_id;
+    return link;
+}
+
 struct Event {
     std::string what;  // added / removed / changed
     PairStatus pair;
@@ -239,7 +244,7 @@ TEST_F(EngineTest, RenameAwayAndBack) {
 }
 
 TEST_F(EngineTest, ForeignProgramIsLeftAloneAndThePairFails) {
-    engine.set_links({veth(1, "a"), veth(2, "b")});
+    engine.set_links({veth(1, "a"), with_program(veth(2, "b"), 4242)});
     kernel.attached[2] = AttachedProgram{4242, AttachMode::native};
     engine.apply({pair("a", "b")});
     const PairStatus failed = status("a");
@@ -252,11 +257,101 @@ TEST_F(EngineTest, ForeignProgramIsLeftAloneAndThePairFails) {
     EXPECT_FALSE(kernel.attached.contains(1)) << "the half we attached was rolled back";
     EXPECT_TRUE(kernel.redirects.empty());
 
-    // Once the foreign program is gone, the next reconcile attaches.
+    // Our own attach and detach make link news: they must not start a retry loop.
+    take_journal();
+    engine.link_changed(with_program(veth(1, "a"), FakeDataplane::our_program));
+    engine.link_changed(with_program(veth(1, "a"), 0));
+    EXPECT_TRUE(take_journal().empty());
+    EXPECT_EQ(status("a").state, PairState::failed);
+
+    // Once the news says the foreign program is gone, the pair attaches.
     kernel.attached.erase(2);
-    engine.set_links({veth(1, "a"), veth(2, "b")});
+    engine.link_changed(veth(2, "b"));
     EXPECT_EQ(status("a").state, PairState::active);
     EXPECT_EQ(status("a").error, "");
+}
+
+TEST_F(EngineTest, OurProgramRemovedBySomeoneElseFailsThePairWithoutAFight) {
+    engine.set_links({veth(1, "a"), veth(2, "b"), veth(3, "c"), veth(4, "d")});
+    engine.apply({pair("a", "b"), pair("c", "d")});
+    take_journal();
+    kernel.someone_else_detaches(2);
+    engine.link_changed(with_program(veth(2, "b"), 0));
+    const PairStatus failed = status("a");
+    EXPECT_EQ(failed.state, PairState::failed);
+    EXPECT_NE(failed.error.find("b: our XDP program was removed by someone else"),
+              std::string::npos)
+        << failed.error;
+    EXPECT_FALSE(kernel.attached.contains(1)) << "no half-attached pair";
+    EXPECT_FALSE(kernel.redirects.contains(1));
+    EXPECT_EQ(status("c").state, PairState::active) << "other pairs untouched";
+
+    // Later news about the interface does not make us take it back ...
+    engine.link_changed(with_program(veth(2, "b", OperState::down), 0));
+    engine.link_changed(with_program(veth(2, "b", OperState::up), 0));
+    EXPECT_EQ(status("a").state, PairState::failed);
+    EXPECT_FALSE(kernel.attached.contains(2));
+    // ... a reload does.
+    engine.apply({pair("a", "b"), pair("c", "d")});
+    EXPECT_EQ(status("a").state, PairState::active);
+    EXPECT_EQ(kernel.attached.at(2).program_id, FakeDataplane::our_program);
+}
+
+TEST_F(EngineTest, OurProgramReplacedBySomeoneElseIsLeftRunning) {
+    engine.set_links({veth(1, "a"), veth(2, "b")});
+    engine.apply({pair("a", "b")});
+    kernel.someone_else_replaces(1, 999);
+    engine.link_changed(with_program(veth(1, "a"), 999));
+    EXPECT_EQ(status("a").state, PairState::failed);
+    EXPECT_NE(status("a").error.find("a: our XDP program was replaced by program id 999"),
+              std::string::npos)
+        << status("a").error;
+    EXPECT_EQ(kernel.attached.at(1).program_id, 999u) << "theirs keeps running";
+    EXPECT_FALSE(kernel.attached.contains(2));
+    // A recreated interface is a new one: nobody disputes it.
+    kernel.device_destroyed(1);
+    engine.link_removed(1);
+    engine.link_changed(veth(5, "a"));
+    EXPECT_EQ(status("a").state, PairState::active);
+}
+
+TEST_F(EngineTest, NewsOlderThanOurAttachIsNotInterference) {
+    engine.set_links({veth(1, "a"), veth(2, "b")});
+    engine.apply({pair("a", "b")});
+    take_journal();
+    // An RTM_NEWLINK sent before we attached still says "no program".
+    engine.link_changed(with_program(veth(2, "b", OperState::down), 0));
+    EXPECT_EQ(status("a").state, PairState::active);
+    EXPECT_TRUE(take_journal().empty());
+}
+
+TEST_F(EngineTest, ProgramOfAnEarlierXconnectdIsTakenOver) {
+    engine.set_links({veth(1, "a"), veth(2, "b")});
+    kernel.attached[1] = AttachedProgram{555, AttachMode::generic, /*earlier_xconnect=*/true};
+    engine.apply({pair("a", "b")});
+    EXPECT_EQ(status("a").state, PairState::active);
+    EXPECT_EQ(kernel.attached.at(1).program_id, FakeDataplane::our_program);
+}
+
+TEST_F(EngineTest, FailedPairIsTriedAgainOnReloadOrRecreation) {
+    engine.set_links({nic(1, "eth0"), nic(2, "eth1")});
+    kernel.refuse.insert(2);
+    engine.apply({pair("eth0", "eth1")});
+    take_journal();
+    engine.link_changed(LinkInfo{1, "eth0", "", OperState::down});
+    EXPECT_TRUE(take_journal().empty()) << "link news alone does not retry";
+    kernel.refuse.clear();
+    engine.apply({pair("eth0", "eth1")});
+    EXPECT_EQ(status("eth0").state, PairState::active) << "a reload retries";
+
+    kernel.refuse.insert(3);
+    kernel.device_destroyed(2);
+    engine.link_changed(nic(3, "eth1"));  // recreated: retried, fails again
+    EXPECT_EQ(status("eth0").state, PairState::failed);
+    kernel.refuse.clear();
+    kernel.device_destroyed(3);
+    engine.link_changed(nic(4, "eth1"));
+    EXPECT_EQ(status("eth0").state, PairState::active);
 }
 
 TEST_F(EngineTest, AttachFailureRollsBackTheOtherSide) {

@@ -35,6 +35,10 @@ class FakeDataplane final : public Dataplane {
             throw SystemError("attach on ifindex " + std::to_string(ifindex), "bpf_link_create",
                               EPERM);
         }
+        if (auto current = attached.find(ifindex);
+            current != attached.end() && current->second.earlier_xconnect) {
+            attached.erase(current);  // taken over
+        }
         if (attached.contains(ifindex)) {
             throw SystemError("attach on ifindex " + std::to_string(ifindex), "bpf_link_create",
                               EBUSY);
@@ -73,6 +77,12 @@ class FakeDataplane final : public Dataplane {
         if (redirects.contains(ifindex) && attached.contains(ifindex)) {
             counter_map[ifindex] += Counters{1, bytes};
         }
+    }
+
+    // Someone else's `ip link set dev X xdpgeneric off`, or their program in place of ours.
+    void someone_else_detaches(uint32_t ifindex) { attached.erase(ifindex); }
+    void someone_else_replaces(uint32_t ifindex, uint32_t program_id) {
+        attached[ifindex] = AttachedProgram{program_id, AttachMode::generic, false};
     }
 
     // The kernel's cleanup when a device goes away: programs and map entries
