@@ -92,11 +92,33 @@ std::string DaemonProcess::expect_log(const std::string& text, milliseconds time
         }
         const auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
         if (left.count() <= 0 || !read_some(left)) {
-            if (steady_clock::now() >= deadline || exit_status_ >= 0 ||
-                waitpid(pid_, nullptr, WNOHANG) == pid_) {
+            if (steady_clock::now() >= deadline || daemon_gone()) {
                 throw std::runtime_error("xconnectd never logged \"" + text + "\"; its log:\n" +
                                          log_text());
             }
+        }
+    }
+}
+
+void DaemonProcess::expect_logs(std::vector<std::string> texts, milliseconds timeout) {
+    const auto deadline = steady_clock::now() + timeout;
+    size_t scanned = cursor_;
+    for (;;) {
+        for (; scanned < lines_.size() && !texts.empty(); ++scanned) {
+            std::erase_if(texts, [&](const std::string& text) {
+                return lines_[scanned].find(text) != std::string::npos;
+            });
+        }
+        if (texts.empty()) {
+            cursor_ = scanned;
+            return;
+        }
+        const auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
+        if ((left.count() <= 0 || !read_some(left)) &&
+            (steady_clock::now() >= deadline || daemon_gone())) {
+            throw std::runtime_error("xconnectd never logged \"" + texts.front() + "\" (and " +
+                                     std::to_string(texts.size() - 1) + " more); its log:\n" +
+                                     log_text());
         }
     }
 }
@@ -112,11 +134,26 @@ bool DaemonProcess::logged(const std::string& text) {
     return false;
 }
 
+bool DaemonProcess::daemon_gone() {
+    if (exit_status_ >= 0) {
+        return true;
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) != pid_) {
+        return false;
+    }
+    exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return true;
+}
+
 void DaemonProcess::signal(int signal_number) {
     kill(pid_, signal_number);
 }
 
 int DaemonProcess::wait_exit(milliseconds timeout) {
+    if (exit_status_ >= 0) {
+        return exit_status_;
+    }
     // Reading the log to its end (EOF) is how we learn the daemon exited.
     const auto deadline = steady_clock::now() + timeout;
     while (steady_clock::now() < deadline) {

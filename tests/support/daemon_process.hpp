@@ -26,6 +26,10 @@ class DaemonProcess {
     // that contains `text`; throws with the whole log if none comes in time.
     std::string expect_log(const std::string& text,
                            std::chrono::milliseconds timeout = std::chrono::seconds(20));
+    // Waits until every text has been logged after the previous match, in any
+    // order; moves past the last of them.
+    void expect_logs(std::vector<std::string> texts,
+                     std::chrono::milliseconds timeout = std::chrono::seconds(60));
     // Whether any line so far (from the start) contains `text`.
     bool logged(const std::string& text);
 
@@ -39,6 +43,7 @@ class DaemonProcess {
 
   private:
     bool read_some(std::chrono::milliseconds timeout);
+    bool daemon_gone();  // reaps it if it exited
 
     pid_t pid_ = -1;
     int exit_status_ = -1;

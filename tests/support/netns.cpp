@@ -51,6 +51,14 @@ std::string unique_suffix() {
     return std::to_string(getpid() % 100000) + "x" + std::to_string(counter++);
 }
 
+bool reachable(const Netns& netns, const std::string& address) {
+    return sh_status(netns.exec() + "ping -c 1 -i 0.2 -w 10 " + address) == 0;
+}
+
+bool unreachable(const Netns& netns, const std::string& address) {
+    return sh_status(netns.exec() + "ping -c 3 -i 0.2 -W 1 " + address) != 0;
+}
+
 Netns::Netns(const std::string& tag) : name_("xct-" + unique_suffix() + "-" + tag) {
     sh("ip netns add " + name_);
     sh(ip() + "link set lo up");

@@ -61,6 +61,12 @@ class NetnsScope {
     UniqueFd original_;
 };
 
+// ping from inside `netns`: a reply within a generous deadline (the first
+// frames after a link comes up may meet a qdisc not yet activated) ...
+bool reachable(const Netns& netns, const std::string& address);
+// ... or none to three echo requests.
+bool unreachable(const Netns& netns, const std::string& address);
+
 // A name unique to this test process, short enough for an interface ("x1a2b3").
 std::string unique_suffix();
 

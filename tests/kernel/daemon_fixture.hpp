@@ -1,0 +1,113 @@
+#pragma once
+
+// The daemon fixture shared by the end-to-end tests: the original demo's
+// topology in namespaces with unique names, xconnectd running in the "host"
+// one, its config file in a private directory. Everything is removed in
+// TearDown, also when a test fails.
+
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <net/if.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "daemon_process.hpp"
+#include "netns.hpp"
+
+namespace xconnect::test {
+
+namespace fs = std::filesystem;
+
+inline void write_whole(const fs::path& file, const std::string& text, int flags) {
+    UniqueFd fd(open(file.c_str(), O_WRONLY | O_CLOEXEC | flags, 0644));
+    ASSERT_TRUE(fd) << "open " << file;
+    ASSERT_EQ(write(fd.get(), text.data(), text.size()), static_cast<ssize_t>(text.size()));
+}
+
+// The way most editors save: a new file renamed over the old one.
+inline void replace_by_rename(const fs::path& file, const std::string& text) {
+    const fs::path temporary = file.string() + ".tmp";
+    write_whole(temporary, text, O_CREAT | O_TRUNC);
+    fs::rename(temporary, file);
+}
+
+// The original demo's topology: xconnect-N in a "host" namespace where the
+// daemon runs, its veth peer xc-N in namespace nsN at 169.254.1.N0/24.
+class DaemonTest : public testing::Test {
+  protected:
+    void SetUp() override {
+        XCONNECT_REQUIRE_ROOT();
+        host_ = std::make_unique<Netns>("host");
+        for (int n = 1; n <= 3; ++n) {
+            peers_.push_back(std::make_unique<Netns>("ns" + std::to_string(n)));
+            add_veth("xconnect-" + std::to_string(n), *peers_.back(), "xc-" + std::to_string(n),
+                     "169.254.1." + std::to_string(n * 10) + "/24");
+        }
+        config_dir_ = fs::temp_directory_path() / ("xconnect-test-" + unique_suffix());
+        fs::create_directories(config_dir_);
+        config_ = config_dir_ / "xconnect.yaml";
+    }
+
+    void TearDown() override {
+        if (HasFailure() && daemon_) {
+            std::cerr << "xconnectd's log:\n" << daemon_->log_text();
+        }
+        daemon_.reset();  // before the namespaces it runs in
+        peers_.clear();
+        host_.reset();
+        if (!config_dir_.empty()) {
+            fs::remove_all(config_dir_);
+        }
+    }
+
+    void add_veth(const std::string& name, const Netns& peer_netns, const std::string& peer,
+                  const std::string& address, const std::string& extra = "") {
+        sh(host_->ip() + "link add name " + name + " " + extra + " type veth peer name " + peer +
+           " netns " + peer_netns.name());
+        sh(host_->ip() + "link set " + name + " up");
+        sh(peer_netns.ip() + "addr add " + address + " dev " + peer);
+        sh(peer_netns.ip() + "link set " + peer + " up");
+    }
+
+    void start_daemon(const std::string& config_text, std::vector<std::string> extra_args = {}) {
+        replace_by_rename(config_, config_text);
+        std::vector<std::string> args{"--no-bus", "--config", config_.string()};
+        args.insert(args.end(), extra_args.begin(), extra_args.end());
+        daemon_ = std::make_unique<DaemonProcess>(XCONNECTD_PATH, args, host_.get());
+    }
+
+    // Waits for the daemon to log `text` (an event, not a fixed sleep).
+    void expect_log(const std::string& text) { ASSERT_NO_THROW(daemon_->expect_log(text)); }
+    void expect_applied() { expect_log("config " + config_.string() + " applied"); }
+
+    bool reachable(int from, const std::string& address) {
+        return test::reachable(*peers_[from - 1], address);
+    }
+    bool unreachable(int from, const std::string& address) {
+        return test::unreachable(*peers_[from - 1], address);
+    }
+
+    // Id of the XDP program attached to a host interface, 0 for none.
+    uint32_t xdp_program_on(const std::string& ifname) {
+        NetnsScope inside(*host_);
+        const auto ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+        EXPECT_NE(ifindex, 0) << ifname;
+        uint32_t id = 0;
+        EXPECT_EQ(bpf_xdp_query_id(ifindex, 0, &id), 0);
+        return id;
+    }
+
+    std::unique_ptr<Netns> host_;
+    std::vector<std::unique_ptr<Netns>> peers_;
+    fs::path config_dir_;
+    fs::path config_;
+    std::unique_ptr<DaemonProcess> daemon_;
+};
+
+}  // namespace xconnect::test
