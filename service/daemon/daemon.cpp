@@ -1,9 +1,12 @@
 #include "daemon.hpp"
 
+#include <systemd/sd-daemon.h>
+
 #include <csignal>
 
 #include "common/log.hpp"
 #include "config/config_file.hpp"
+#include "version.hpp"
 
 namespace xconnect {
 
@@ -35,41 +38,58 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
     : io_(io),
       options_(std::move(options)),
       engine_(dataplane_, EngineOptions{.default_mode = options_.xdp_mode}),
+      store_(options_.config_file),
+      control_(engine_, store_),
       signals_(io, SIGINT, SIGTERM, SIGHUP),
       link_monitor_(io, engine_, options_.netlink_receive_buffer) {
     engine_.add_observer(pair_log_);
-    log::info("xconnectd: XDP program loaded (id ", dataplane_.program_id(), "), xdp-mode ",
-              to_string(options_.xdp_mode), ", config ", options_.config_file.string());
-    if (!options_.no_bus) {
-        log::notice("xconnectd: this build is file-driven only; running as with --no-bus");
-    }
+    log::info("xconnectd ", version, ": XDP program loaded (id ", dataplane_.program_id(),
+              "), xdp-mode ", to_string(options_.xdp_mode), ", config ",
+              options_.config_file.string());
     watcher_ = std::make_unique<ConfigWatcher>(io_, options_.config_file, config_settle_time,
-                                               [this] { reload(); });
-    reload();
+                                               [this] { config_file_changed(); });
+    reload("start");
+    if (!options_.no_bus) {
+        dbus_ = DbusService::start(io_, engine_, control_);
+    }
     wait_for_signal();
+    sd_notifyf(0, "READY=1\nSTATUS=%s", summary(engine_.pairs()).c_str());
 }
 
-bool Daemon::reload() {
+Daemon::~Daemon() {
+    engine_.remove_observer(pair_log_);
+}
+
+void Daemon::config_file_changed() {
+    if (store_.holds_own_write()) {
+        log::debug("config ", options_.config_file.string(), ": our own write");
+        return;
+    }
+    reload("changed");
+}
+
+void Daemon::reload(std::string_view why) {
     const size_t running = engine_.desired().size();
     std::vector<PairSpec> pairs;
     try {
-        pairs = load_config(options_.config_file);
+        pairs = store_.load();
     } catch (const ConfigMissing& missing) {
         log::warning(missing.what(), "; keeping the running ", count_pairs(running));
-        return false;
+        return;
     } catch (const std::exception& error) {
         log::error(error.what(), "; keeping the last good configuration (", count_pairs(running),
                    ")");
-        return false;
+        return;
     }
     try {
         engine_.apply(pairs);
     } catch (const std::exception& error) {
         log::error("applying ", options_.config_file.string(), ": ", error.what());
-        return false;
+        return;
     }
-    log::info("config ", options_.config_file.string(), " applied: ", summary(engine_.pairs()));
-    return true;
+    log::info("config ", options_.config_file.string(), " applied (", why,
+              "): ", summary(engine_.pairs()));
+    sd_notifyf(0, "STATUS=%s", summary(engine_.pairs()).c_str());
 }
 
 void Daemon::wait_for_signal() {
@@ -79,7 +99,9 @@ void Daemon::wait_for_signal() {
         }
         if (signal == SIGHUP) {
             log::info("SIGHUP: reloading ", options_.config_file.string());
-            reload();
+            sd_notify(0, "RELOADING=1");
+            reload("SIGHUP");
+            sd_notify(0, "READY=1");
             wait_for_signal();
             return;
         }
@@ -89,6 +111,7 @@ void Daemon::wait_for_signal() {
 
 void Daemon::stop(int signal) {
     log::info("xconnectd: ", strsignal(signal), ": detaching every pair and exiting");
+    sd_notify(0, "STOPPING=1");
     engine_.shutdown();
     io_.stop();
 }

@@ -1,33 +1,39 @@
 #pragma once
 
-// The file-driven daemon: one io_context; the link monitor, the config
-// watcher and signals feed the engine, which drives the kernel through the loader.
+// The daemon: one io_context; the link monitor, the config watcher, the D-Bus
+// service and signals feed the engine, which drives the kernel through the
+// loader.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <memory>
 
+#include "config/config_store.hpp"
 #include "config/config_watcher.hpp"
+#include "dbus/dbus_service.hpp"
 #include "engine/engine.hpp"
 #include "loader/kernel_dataplane.hpp"
 #include "netlink/link_monitor.hpp"
 #include "options.hpp"
+#include "pair_control.hpp"
 #include "pair_log.hpp"
 
 namespace xconnect {
 
 class Daemon {
   public:
-    // Loads the XDP program and applies the config file. Throws SystemError.
+    // Loads the XDP program, applies the config file and (unless --no-bus)
+    // serves D-Bus; tells systemd it is ready. Throws on what it cannot do.
     Daemon(boost::asio::io_context& io, DaemonOptions options);
+    ~Daemon();
     Daemon(const Daemon&) = delete;
     Daemon& operator=(const Daemon&) = delete;
 
-    // Re-reads the config file and applies it warm; a bad or missing file
-    // changes nothing. Returns whether the file was applied.
-    bool reload();
-
   private:
+    // Re-reads the config file and applies it warm; a bad or missing file
+    // changes nothing.
+    void reload(std::string_view why);
+    void config_file_changed();
     void wait_for_signal();
     void stop(int signal);
 
@@ -35,10 +41,13 @@ class Daemon {
     DaemonOptions options_;
     KernelDataplane dataplane_;
     Engine engine_;
+    ConfigStore store_;
+    PairControl control_;
     PairLog pair_log_;
     boost::asio::signal_set signals_;
     LinkMonitor link_monitor_;
     std::unique_ptr<ConfigWatcher> watcher_;
+    std::unique_ptr<DbusService> dbus_;
 };
 
 }  // namespace xconnect

@@ -71,8 +71,7 @@ void PairLog::pair_changed(const PairStatus& pair, PairFields changed) {
     }
     if ((changed & field_right_ifindex) && pair.right_ifindex != 0 && !(changed & field_state) &&
         !pair.spec.is_self_pair()) {
-        log::info(pair.spec.label(), ": ", pair.spec.right, " is now ifindex ",
-                  pair.right_ifindex);
+        log::info(pair.spec.label(), ": ", pair.spec.right, " is now ifindex ", pair.right_ifindex);
     }
     if (changed & field_left_oper) {
         log_oper_change(pair, pair.spec.left, pair.left_oper);

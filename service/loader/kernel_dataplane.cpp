@@ -4,15 +4,15 @@
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstdarg>
 #include <string>
 #include <vector>
 
 #include "common/error.hpp"
-#include "common/unique_fd.hpp"
 #include "common/log.hpp"
+#include "common/unique_fd.hpp"
 #include "xconnect.skel.h"
 #include "xconnect_maps.h"
 
@@ -82,7 +82,9 @@ KernelDataplane::~KernelDataplane() {
     }
 }
 
-int KernelDataplane::program_fd() const { return bpf_program__fd(skeleton_->progs.xconnect); }
+int KernelDataplane::program_fd() const {
+    return bpf_program__fd(skeleton_->progs.xconnect);
+}
 
 bool KernelDataplane::is_earlier_xconnect(uint32_t program_id) const {
     UniqueFd program(bpf_prog_get_fd_by_id(program_id));
@@ -142,9 +144,9 @@ void KernelDataplane::replace_earlier(uint32_t ifindex, const AttachedProgram& e
                                       AttachMode mode) {
     UniqueFd old_program(bpf_prog_get_fd_by_id(earlier.program_id));
     if (!old_program) {
-        throw_errno(on_ifindex("take over XDP program id " + std::to_string(earlier.program_id),
-                               ifindex),
-                    "bpf_prog_get_fd_by_id");
+        throw_errno(
+            on_ifindex("take over XDP program id " + std::to_string(earlier.program_id), ifindex),
+            "bpf_prog_get_fd_by_id");
     }
     log::notice("ifindex ", ifindex, ": taking over XDP program id ", earlier.program_id,
                 " left attached by an earlier xconnectd");
@@ -154,8 +156,8 @@ void KernelDataplane::replace_earlier(uint32_t ifindex, const AttachedProgram& e
         if (int rc = bpf_xdp_attach(static_cast<int>(ifindex), program_fd(),
                                     XDP_FLAGS_REPLACE | mode_flag(mode), &expected);
             rc != 0) {
-            throw SystemError(on_ifindex("replace earlier XDP program", ifindex),
-                              "bpf_xdp_attach", -rc);
+            throw SystemError(on_ifindex("replace earlier XDP program", ifindex), "bpf_xdp_attach",
+                              -rc);
         }
         return;
     }
@@ -163,8 +165,7 @@ void KernelDataplane::replace_earlier(uint32_t ifindex, const AttachedProgram& e
     if (int rc = bpf_xdp_detach(static_cast<int>(ifindex),
                                 XDP_FLAGS_REPLACE | mode_flag(earlier.mode), &expected);
         rc != 0) {
-        throw SystemError(on_ifindex("detach earlier XDP program", ifindex), "bpf_xdp_detach",
-                          -rc);
+        throw SystemError(on_ifindex("detach earlier XDP program", ifindex), "bpf_xdp_detach", -rc);
     }
     if (int rc = bpf_xdp_attach(static_cast<int>(ifindex), program_fd(),
                                 XDP_FLAGS_UPDATE_IF_NOEXIST | mode_flag(mode), nullptr);
@@ -187,8 +188,8 @@ void KernelDataplane::detach(uint32_t ifindex) noexcept {
     const int rc =
         bpf_xdp_detach(static_cast<int>(ifindex), XDP_FLAGS_REPLACE | mode_flag(mode), &expected);
     if (rc != 0 && rc != -ENODEV && rc != -EEXIST) {
-        log::warning(on_ifindex("detach XDP program", ifindex), ": bpf_xdp_detach: ",
-                     errno_text(-rc));
+        log::warning(on_ifindex("detach XDP program", ifindex),
+                     ": bpf_xdp_detach: ", errno_text(-rc));
     }
 }
 

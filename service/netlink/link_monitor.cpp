@@ -118,8 +118,9 @@ void LinkMonitor::handle_datagram(const char* data, size_t length) {
 
 void LinkMonitor::resync_after_overrun() {
     ++resyncs_;
-    log::warning("link monitor: receive buffer overrun, link events were lost; "
-                 "resynchronising from a full dump");
+    log::warning(
+        "link monitor: receive buffer overrun, link events were lost; "
+        "resynchronising from a full dump");
     // What is still queued is older than the dump, and news lost in between
     // would make replaying it wrong: drop it. Later news is replayed on top.
     while (recv(socket_.native_handle(), buffer_.data(), buffer_.size(), 0) > 0 ||

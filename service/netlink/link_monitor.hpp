@@ -18,7 +18,7 @@ namespace xconnect {
 class Engine;
 
 class LinkMonitor {
-public:
+  public:
     // Subscribes, then hands the engine a full dump. Throws SystemError.
     LinkMonitor(boost::asio::io_context& io, Engine& engine,
                 int receive_buffer = netlink::default_monitor_buffer);
@@ -28,7 +28,7 @@ public:
     // How many times an overrun forced a full resynchronisation.
     size_t resyncs() const { return resyncs_; }
 
-private:
+  private:
     void wait_for_events();
     void read_events();
     void handle_datagram(const char* data, size_t length);

@@ -53,8 +53,8 @@ uint32_t attached_xdp_program(const nlattr* xdp) {
     if (mnl_attr_parse_nested(xdp, collect_attribute<IFLA_XDP_MAX>, info) < 0) {
         return 0;
     }
-    for (int type : {IFLA_XDP_PROG_ID, IFLA_XDP_DRV_PROG_ID, IFLA_XDP_SKB_PROG_ID,
-                     IFLA_XDP_HW_PROG_ID}) {
+    for (int type :
+         {IFLA_XDP_PROG_ID, IFLA_XDP_DRV_PROG_ID, IFLA_XDP_SKB_PROG_ID, IFLA_XDP_HW_PROG_ID}) {
         if (info[type] != nullptr && mnl_attr_validate(info[type], MNL_TYPE_U32) == 0) {
             return mnl_attr_get_u32(info[type]);
         }

@@ -1,0 +1,75 @@
+#include "bus_loop.hpp"
+
+#include <poll.h>
+
+#include <sdbus-c++/IConnection.h>
+#include <boost/asio/post.hpp>
+#include <chrono>
+#include <limits>
+
+#include "common/log.hpp"
+
+namespace xconnect {
+
+BusLoop::BusLoop(boost::asio::io_context& io, sdbus::IConnection& connection)
+    : io_(io), connection_(connection), descriptor_(io), timer_(io) {
+    descriptor_.assign(connection_.getEventLoopPollData().fd);
+    process();
+}
+
+BusLoop::~BusLoop() {
+    boost::system::error_code ignored;
+    descriptor_.cancel(ignored);
+    descriptor_.release();  // sd-bus closes its own fd
+}
+
+void BusLoop::wake() {
+    if (wake_pending_) {
+        return;
+    }
+    wake_pending_ = true;
+    boost::asio::post(io_, [this] {
+        wake_pending_ = false;
+        process();
+    });
+}
+
+void BusLoop::process() {
+    try {
+        while (connection_.processPendingRequest()) {
+        }
+    } catch (const std::exception& error) {
+        log::error("D-Bus: processing a message: ", error.what());
+    }
+    arm();
+}
+
+void BusLoop::arm() {
+    const uint64_t generation = ++generation_;
+    boost::system::error_code ignored;
+    descriptor_.cancel(ignored);
+    timer_.cancel();
+
+    const sdbus::IConnection::PollData poll = connection_.getEventLoopPollData();
+    auto on_ready = [this, generation](const boost::system::error_code& error) {
+        if (error == boost::asio::error::operation_aborted || generation != generation_) {
+            return;
+        }
+        process();
+    };
+    if (poll.events & POLLIN) {
+        descriptor_.async_wait(boost::asio::posix::stream_descriptor::wait_read, on_ready);
+    }
+    if (poll.events & POLLOUT) {
+        descriptor_.async_wait(boost::asio::posix::stream_descriptor::wait_write, on_ready);
+    }
+    if (poll.timeout_usec != std::numeric_limits<uint64_t>::max()) {
+        // sd-bus's timeout is absolute CLOCK_MONOTONIC, which steady_clock is.
+        timer_.expires_at(std::chrono::steady_clock::time_point(
+            std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                std::chrono::microseconds(poll.timeout_usec))));
+        timer_.async_wait(on_ready);
+    }
+}
+
+}  // namespace xconnect

@@ -1,0 +1,43 @@
+#pragma once
+
+// Runs an sdbus-c++ connection inside the daemon's one Boost.Asio io_context,
+// as openbmc's sdbusplus does: the bus fd in a stream_descriptor that is
+// released (never closed) on destruction, a timer at sd-bus's absolute
+// timeout, processPendingRequest() until nothing is pending, and the poll data
+// read afresh each pass.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+
+namespace sdbus {
+class IConnection;
+}
+
+namespace xconnect {
+
+class BusLoop {
+  public:
+    BusLoop(boost::asio::io_context& io, sdbus::IConnection& connection);
+    ~BusLoop();
+    BusLoop(const BusLoop&) = delete;
+    BusLoop& operator=(const BusLoop&) = delete;
+
+    // Something was queued on the bus from outside a bus callback (a signal
+    // emitted because a link changed): process and re-arm soon.
+    void wake();
+
+  private:
+    void process();
+    void arm();
+
+    boost::asio::io_context& io_;
+    sdbus::IConnection& connection_;
+    boost::asio::posix::stream_descriptor descriptor_;  // sd-bus owns the fd
+    boost::asio::steady_timer timer_;
+    uint64_t generation_ = 0;  // completions of an older arm() are stale
+    bool wake_pending_ = false;
+};
+
+}  // namespace xconnect

@@ -1,0 +1,279 @@
+#include "dbus_objects.hpp"
+
+#include <systemd/sd-bus.h>
+
+#include <memory>
+
+#include "common/log.hpp"
+#include "daemon/pair_control.hpp"
+#include "engine/engine.hpp"
+#include "object_path.hpp"
+#include "polkit_authorizer.hpp"
+#include "version.hpp"
+
+namespace xconnect {
+
+namespace {
+
+constexpr const char* manage_pairs_action = "org.xconnect.manage-pairs";
+constexpr const char* reload_action = "org.xconnect.reload";
+
+// sdbus-c++ 1.2 does not expose whether the caller allows interactive
+// authorization; the flag is on the sd_bus_message it wraps. A pointer to the
+// protected member, formed in a derived class, reads it without copying.
+struct MessageAccess : sdbus::Message {
+    static sd_bus_message* raw(const sdbus::Message& message) {
+        return static_cast<sd_bus_message*>(message.*(&MessageAccess::msg_));
+    }
+};
+
+struct Caller {
+    std::string sender;
+    bool allows_interaction = false;
+};
+
+Caller current_caller(const sdbus::IObject& object) {
+    const sdbus::Message* message = object.getCurrentlyProcessedMessage();
+    Caller caller{message->getSender(), false};
+    caller.allows_interaction =
+        sd_bus_message_get_allow_interactive_authorization(MessageAccess::raw(*message)) > 0;
+    return caller;
+}
+
+sdbus::Error to_dbus_error(const ControlError& error) {
+    switch (error.kind()) {
+        case ControlError::Kind::invalid_name:
+            return sdbus::Error("org.xconnect.Error.InvalidName", error.what());
+        case ControlError::Kind::in_use:
+            return sdbus::Error("org.xconnect.Error.InUse", error.what());
+        case ControlError::Kind::no_such_pair:
+            return sdbus::Error("org.xconnect.Error.NoSuchPair", error.what());
+        case ControlError::Kind::invalid_config:
+            return sdbus::Error("org.xconnect.Error.InvalidConfig", error.what());
+        case ControlError::Kind::failed:
+            break;
+    }
+    return sdbus::Error("org.freedesktop.DBus.Error.Failed", error.what());
+}
+
+void refuse_invalid_name(const std::string& ifname) {
+    if (auto reason = invalid_interface_name_reason(ifname)) {
+        throw ControlError(ControlError::Kind::invalid_name, *reason);
+    }
+}
+
+// Runs `change` once polkit allows `action` for the current caller, and
+// answers the call with what it returns (or the error it throws).
+template <typename... Results, typename Change>
+void authorized(const sdbus::IObject& object, PolkitAuthorizer& authorizer, const char* action,
+                const std::string& what, sdbus::Result<Results...>&& result, Change change) {
+    const Caller caller = current_caller(object);
+    auto pending = std::make_shared<sdbus::Result<Results...>>(std::move(result));
+    authorizer.check(
+        caller.sender, caller.allows_interaction, action,
+        [pending, change = std::move(change), sender = caller.sender, what,
+         action](std::optional<sdbus::Error> refusal) mutable {
+            if (refusal) {
+                log::notice("D-Bus: ", what, " by ", sender, " refused: ", refusal->getMessage());
+                pending->returnError(*refusal);
+                return;
+            }
+            try {
+                std::apply([&](auto&&... values) { pending->returnResults(values...); },
+                           change(sender));
+            } catch (const ControlError& error) {
+                pending->returnError(to_dbus_error(error));
+            } catch (const std::exception& error) {
+                pending->returnError(
+                    sdbus::Error("org.freedesktop.DBus.Error.Failed", error.what()));
+            }
+        });
+}
+
+}  // namespace
+
+ManagerObject::ManagerObject(sdbus::IConnection& connection, const Engine& engine,
+                             PairControl& control, PolkitAuthorizer& authorizer)
+    : AdaptorInterfaces(connection, manager_path),
+      engine_(engine),
+      control_(control),
+      authorizer_(authorizer) {
+    registerAdaptor();
+}
+
+ManagerObject::~ManagerObject() {
+    unregisterAdaptor();
+}
+
+void ManagerObject::AddPair(sdbus::Result<sdbus::ObjectPath>&& result, std::string left,
+                            std::string right) {
+    // Arguments first, polkit second, the change last.
+    try {
+        if (auto existing = control_.check_add(left, right)) {
+            result.returnResults(pair_path(existing->left));
+            return;
+        }
+    } catch (const ControlError& error) {
+        result.returnError(to_dbus_error(error));
+        return;
+    }
+    authorized(getObject(), authorizer_, manage_pairs_action, "AddPair " + left + " " + right,
+               std::move(result), [this, left, right](const std::string& sender) {
+                   const PairSpec pair = control_.add_pair(left, right);
+                   log::info(pair.label(), ": added over D-Bus by ", sender);
+                   return std::tuple{sdbus::ObjectPath(pair_path(pair.left))};
+               });
+}
+
+void ManagerObject::RemovePair(sdbus::Result<>&& result, std::string ifname) {
+    try {
+        refuse_invalid_name(ifname);
+        control_.pair_holding(ifname);
+    } catch (const ControlError& error) {
+        result.returnError(to_dbus_error(error));
+        return;
+    }
+    authorized(getObject(), authorizer_, manage_pairs_action, "RemovePair " + ifname,
+               std::move(result), [this, ifname](const std::string& sender) {
+                   const PairSpec pair = control_.remove_pair(ifname);
+                   log::info(pair.label(), ": removed over D-Bus by ", sender);
+                   return std::tuple{};
+               });
+}
+
+sdbus::ObjectPath ManagerObject::GetPair(const std::string& ifname) {
+    try {
+        refuse_invalid_name(ifname);
+        return sdbus::ObjectPath(pair_path(control_.pair_holding(ifname).left));
+    } catch (const ControlError& error) {
+        throw to_dbus_error(error);
+    }
+}
+
+std::vector<sdbus::Struct<std::string, std::string, std::string, sdbus::ObjectPath>>
+ManagerObject::ListPairs() {
+    std::vector<sdbus::Struct<std::string, std::string, std::string, sdbus::ObjectPath>> list;
+    for (const PairStatus& pair : engine_.pairs()) {  // sorted by left
+        list.emplace_back(pair.spec.left, pair.spec.right, std::string(to_string(pair.state)),
+                          sdbus::ObjectPath(pair_path(pair.spec.left)));
+    }
+    return list;
+}
+
+void ManagerObject::Reload(sdbus::Result<>&& result) {
+    authorized(getObject(), authorizer_, reload_action, "Reload", std::move(result),
+               [this](const std::string& sender) {
+                   log::info("D-Bus: Reload by ", sender);
+                   control_.reload();
+                   return std::tuple{};
+               });
+}
+
+std::string ManagerObject::Version() {
+    return version;
+}
+
+std::string ManagerObject::ConfigFile() {
+    return control_.config_file().string();
+}
+
+PairObject::PairObject(sdbus::IConnection& connection, const PairSpec& spec, const Engine& engine,
+                       PairControl& control, PolkitAuthorizer& authorizer)
+    : AdaptorInterfaces(connection, pair_path(spec.left)),
+      spec_(spec),
+      engine_(engine),
+      control_(control),
+      authorizer_(authorizer) {
+    registerAdaptor();
+}
+
+PairObject::~PairObject() {
+    unregisterAdaptor();
+}
+
+std::vector<std::string> PairObject::signalled_properties(unsigned changed_fields) {
+    static const std::pair<PairField, const char*> names[] = {{field_left_ifindex, "LeftIfindex"},
+                                                              {field_right_ifindex, "RightIfindex"},
+                                                              {field_state, "State"},
+                                                              {field_mode, "Mode"},
+                                                              {field_error, "Error"},
+                                                              {field_left_oper, "LeftOperState"},
+                                                              {field_right_oper, "RightOperState"}};
+    std::vector<std::string> properties;
+    for (const auto& [field, name] : names) {
+        if (changed_fields & field) {
+            properties.emplace_back(name);
+        }
+    }
+    return properties;
+}
+
+void PairObject::Remove(sdbus::Result<>&& result) {
+    // The object may be gone when polkit answers: capture names, not `this`.
+    authorized(getObject(), authorizer_, manage_pairs_action, "Remove " + spec_.label(),
+               std::move(result),
+               [&control = control_, left = spec_.left](const std::string& sender) {
+                   const PairSpec pair = control.remove_pair(left);
+                   log::info(pair.label(), ": removed over D-Bus by ", sender);
+                   return std::tuple{};
+               });
+}
+
+PairStatus PairObject::status() const {
+    if (auto status = engine_.find_pair(spec_.left)) {
+        return *status;
+    }
+    throw sdbus::Error("org.xconnect.Error.NoSuchPair", "pair " + spec_.label() + " is gone");
+}
+
+PairCounters PairObject::counters() const {
+    if (auto counters = engine_.counters(spec_.left)) {
+        return *counters;
+    }
+    throw sdbus::Error("org.xconnect.Error.NoSuchPair", "pair " + spec_.label() + " is gone");
+}
+
+std::string PairObject::Left() {
+    return spec_.left;
+}
+std::string PairObject::Right() {
+    return spec_.right;
+}
+uint32_t PairObject::LeftIfindex() {
+    return status().left_ifindex;
+}
+uint32_t PairObject::RightIfindex() {
+    return status().right_ifindex;
+}
+std::string PairObject::State() {
+    return std::string(to_string(status().state));
+}
+std::string PairObject::Mode() {
+    const auto mode = status().mode;
+    return mode ? std::string(to_string(*mode)) : std::string();
+}
+std::string PairObject::Error() {
+    return status().error;
+}
+std::string PairObject::LeftOperState() {
+    const auto oper = status().left_oper;
+    return oper ? std::string(to_string(*oper)) : std::string();
+}
+std::string PairObject::RightOperState() {
+    const auto oper = status().right_oper;
+    return oper ? std::string(to_string(*oper)) : std::string();
+}
+uint64_t PairObject::LeftToRightPackets() {
+    return counters().left_to_right.packets;
+}
+uint64_t PairObject::LeftToRightBytes() {
+    return counters().left_to_right.bytes;
+}
+uint64_t PairObject::RightToLeftPackets() {
+    return counters().right_to_left.packets;
+}
+uint64_t PairObject::RightToLeftBytes() {
+    return counters().right_to_left.bytes;
+}
+
+}  // namespace xconnect

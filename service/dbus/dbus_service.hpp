@@ -1,0 +1,58 @@
+#pragma once
+
+// The D-Bus front end: org.xconnect on the system bus, as
+// ../shared/dbus-api.md specifies. The manager object at /org/xconnect (with
+// ObjectManager) and one object per pair, kept in step with the engine through
+// its observer interface; changes go through PairControl, authorised by
+// polkit. It never touches the kernel.
+
+#include <boost/asio/io_context.hpp>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "engine/engine.hpp"
+
+namespace sdbus {
+class IConnection;
+}
+
+namespace xconnect {
+
+class PairControl;
+class BusLoop;
+class PolkitAuthorizer;
+class ManagerObject;
+class PairObject;
+
+class DbusService final : public EngineObserver {
+  public:
+    static constexpr const char* bus_name = "org.xconnect";
+
+    // Connects to the system bus, publishes the objects and takes the name.
+    // Returns nullptr, having said why once, when no system bus is reachable.
+    // Throws std::runtime_error if the name cannot be had.
+    static std::unique_ptr<DbusService> start(boost::asio::io_context& io, Engine& engine,
+                                              PairControl& control);
+    ~DbusService() override;
+
+    void pair_added(const PairStatus& pair) override;
+    void pair_removed(const PairStatus& pair) override;
+    void pair_changed(const PairStatus& pair, PairFields changed) override;
+
+  private:
+    DbusService(Engine& engine, PairControl& control,
+                std::unique_ptr<sdbus::IConnection> connection);
+    void wake_loop();
+
+    Engine& engine_;
+    std::unique_ptr<sdbus::IConnection> connection_;
+    // Declared before the objects that use them, so destroyed after them.
+    std::unique_ptr<PolkitAuthorizer> authorizer_;
+    std::unique_ptr<ManagerObject> manager_;
+    PairControl& control_;
+    std::map<std::string, std::unique_ptr<PairObject>> pairs_;  // by left name
+    std::unique_ptr<BusLoop> loop_;
+};
+
+}  // namespace xconnect
