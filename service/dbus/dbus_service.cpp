@@ -74,7 +74,9 @@ void DbusService::wake_loop() {
 void DbusService::pair_added(const PairStatus& pair) {
     auto object =
         std::make_unique<PairObject>(*connection_, pair.spec, engine_, control_, *authorizer_);
-    object->emitInterfacesAddedSignal({pair_interface});
+    // The whole object, as GetManagedObjects lists it (standard interfaces
+    // too), so that a client's view of it stays whole.
+    object->emitInterfacesAddedSignal();
     pairs_[pair.spec.left] = std::move(object);
     wake_loop();
 }
@@ -84,7 +86,7 @@ void DbusService::pair_removed(const PairStatus& pair) {
     if (found == pairs_.end()) {
         return;
     }
-    found->second->emitInterfacesRemovedSignal({pair_interface});
+    found->second->emitInterfacesRemovedSignal();
     pairs_.erase(found);
     wake_loop();
 }

@@ -16,7 +16,7 @@ namespace xconnect::test {
 using namespace std::chrono;
 
 DaemonProcess::DaemonProcess(const std::string& binary, const std::vector<std::string>& args,
-                             const Netns* netns) {
+                             const Netns* netns, bool with_stdout) {
     int pipe_fds[2];
     if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
         throw_errno("start " + binary, "pipe2");
@@ -47,6 +47,9 @@ DaemonProcess::DaemonProcess(const std::string& binary, const std::vector<std::s
             _exit(126);
         }
         dup2(write_end.get(), STDERR_FILENO);
+        if (with_stdout) {
+            dup2(write_end.get(), STDOUT_FILENO);
+        }
         execv(binary.c_str(), argv.data());
         _exit(127);
     }

@@ -15,9 +15,10 @@ namespace xconnect::test {
 
 class DaemonProcess {
   public:
-    // Starts `binary args...` inside `netns` (nullptr: this namespace).
+    // Starts `binary args...` inside `netns` (nullptr: this namespace); reads
+    // its stderr, and its stdout too if `with_stdout`.
     DaemonProcess(const std::string& binary, const std::vector<std::string>& args,
-                  const Netns* netns);
+                  const Netns* netns, bool with_stdout = false);
     ~DaemonProcess();  // SIGTERM, then SIGKILL if it does not exit
     DaemonProcess(const DaemonProcess&) = delete;
     DaemonProcess& operator=(const DaemonProcess&) = delete;

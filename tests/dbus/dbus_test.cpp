@@ -1,0 +1,372 @@
+// The D-Bus contract (shared/dbus-api.md) end to end: a private system bus
+// that D-Bus-activates the freshly built xconnectd in a test namespace, real
+// polkitd, unprivileged users, and the clients people use: busctl, gdbus and
+// a GDBus ObjectManagerClient like a GUI frontend's.
+#include <gtest/gtest.h>
+#include <net/if.h>
+#include <signal.h>
+
+#include <fstream>
+#include <regex>
+
+#include "daemon_fixture.hpp"
+#include "system_bus.hpp"
+
+namespace xconnect {
+namespace {
+
+using namespace test;
+
+constexpr const char* manager = "org.xconnect /org/xconnect org.xconnect.Manager ";
+
+std::string read_file(const fs::path& file) {
+    std::ifstream stream(file);
+    std::ostringstream text;
+    text << stream.rdbuf();
+    return text.str();
+}
+
+// Output and exit status of a shell command.
+struct Outcome {
+    int status = 0;
+    std::string output;
+};
+
+Outcome run(const std::string& command) {
+    try {
+        return {0, sh(command)};
+    } catch (const std::runtime_error& error) {
+        return {1, error.what()};
+    }
+}
+
+class BusTest : public DaemonTest {
+  protected:
+    void SetUp() override {
+        DaemonTest::SetUp();
+        if (IsSkipped() || HasFatalFailure()) {
+            return;
+        }
+        group_ = "xct" + unique_suffix();
+        bus_ = std::make_unique<SystemBus>(*host_,
+                                           std::vector<std::string>{"--config", config_.string()});
+        member_ = std::make_unique<TestUser>("xcti" + unique_suffix(), group_);
+        outsider_ = std::make_unique<TestUser>("xcto" + unique_suffix(), "");
+    }
+    void TearDown() override {
+        if (HasFailure() && bus_) {
+            std::cerr << "bus log (dbus-daemon and what it activated):\n" << bus_->log().log_text();
+        }
+        gui_.reset();
+        bus_.reset();  // stops xconnectd
+        polkit_.reset();
+        member_.reset();
+        outsider_.reset();
+        DaemonTest::TearDown();
+    }
+    void start_polkit() { polkit_ = std::make_unique<Polkitd>(group_); }
+
+    std::string busctl(const std::string& args, const TestUser* as = nullptr) {
+        return sh((as ? as->run_as() : "") + "busctl " + args);
+    }
+    // gdbus names the D-Bus error of a failed call: "GDBus.Error:NAME: message".
+    Outcome gdbus(const std::string& method_and_args, const TestUser* as = nullptr,
+                  const std::string& path = "/org/xconnect") {
+        return run((as ? as->run_as() : "") + "gdbus call --system --dest org.xconnect " +
+                   "--object-path " + path + " --method " + method_and_args);
+    }
+    std::string property(const std::string& path, const std::string& name) {
+        return sh("busctl get-property org.xconnect " + path + " org.xconnect.Pair " + name);
+    }
+    uint64_t counter(const std::string& path, const std::string& name) {
+        const std::string value = property(path, name);  // "t 12"
+        return std::stoull(value.substr(2));
+    }
+    uint32_t host_ifindex(const std::string& ifname) {
+        NetnsScope inside(*host_);
+        return if_nametoindex(ifname.c_str());
+    }
+    void expect_error(const Outcome& outcome, const std::string& name) {
+        EXPECT_NE(outcome.status, 0) << outcome.output;
+        EXPECT_NE(outcome.output.find("GDBus.Error:" + name + ":"), std::string::npos)
+            << "expected " << name << ", got: " << outcome.output;
+    }
+
+    std::string group_;
+    std::unique_ptr<SystemBus> bus_;
+    std::unique_ptr<Polkitd> polkit_;
+    std::unique_ptr<TestUser> member_;
+    std::unique_ptr<TestUser> outsider_;
+    std::unique_ptr<DaemonProcess> gui_;
+};
+
+TEST_F(BusTest, FirstCallActivatesTheDaemonAndAPairAddedOverTheBusForwards) {
+    EXPECT_EQ(busctl(std::string("call ") + manager + "AddPair ss xconnect-1 xconnect-2"),
+              "o \"/org/xconnect/pair/xconnect_2d1\"\n");
+    ASSERT_NO_THROW(bus_->log().expect_log("Activating service name='org.xconnect'"));
+    ASSERT_NO_THROW(bus_->log().expect_log("xconnect-1<->xconnect-2: added, active (generic)"));
+    const std::string pair = "/org/xconnect/pair/xconnect_2d1";
+    EXPECT_EQ(property(pair, "State"), "s \"active\"\n");
+    EXPECT_EQ(property(pair, "Mode"), "s \"generic\"\n");
+
+    EXPECT_EQ(counter(pair, "LeftToRightPackets"), 0u);
+    EXPECT_TRUE(reachable(1, "169.254.1.20"));
+    EXPECT_GT(counter(pair, "LeftToRightPackets"), 0u);
+    EXPECT_GT(counter(pair, "RightToLeftPackets"), 0u);
+    EXPECT_GE(counter(pair, "LeftToRightBytes"), 28 * counter(pair, "LeftToRightPackets"));
+    EXPECT_GT(counter(pair, "RightToLeftBytes"), 0u);
+
+    EXPECT_NE(read_file(config_).find("xconnect-1: xconnect-2"), std::string::npos)
+        << read_file(config_);
+}
+
+TEST_F(BusTest, EveryMethodAndProperty) {
+    const std::string pair = "/org/xconnect/pair/xconnect_2d1";
+    busctl(std::string("call ") + manager + "AddPair ss xconnect-1 xconnect-2");
+    // Idempotent, in either order.
+    EXPECT_EQ(busctl(std::string("call ") + manager + "AddPair ss xconnect-2 xconnect-1"),
+              "o \"" + pair + "\"\n");
+    // A self-pair, and a pair for an interface that does not exist yet.
+    busctl(std::string("call ") + manager + "AddPair ss xconnect-3 xconnect-3");
+    busctl(std::string("call ") + manager + "AddPair ss zz-later zz-later2");
+    EXPECT_EQ(busctl(std::string("call ") + manager + "ListPairs"),
+              "a(ssso) 3 \"xconnect-1\" \"xconnect-2\" \"active\" \"" + pair +
+                  "\" \"xconnect-3\" \"xconnect-3\" \"active\" "
+                  "\"/org/xconnect/pair/xconnect_2d3\" \"zz-later\" \"zz-later2\" \"pending\" "
+                  "\"/org/xconnect/pair/zz_2dlater\"\n");
+    EXPECT_EQ(busctl(std::string("call ") + manager + "GetPair s xconnect-2"),
+              "o \"" + pair + "\"\n");
+    EXPECT_EQ(busctl(std::string("call ") + manager + "GetPair s xconnect-1"),
+              "o \"" + pair + "\"\n");
+
+    EXPECT_EQ(property(pair, "Left"), "s \"xconnect-1\"\n");
+    EXPECT_EQ(property(pair, "Right"), "s \"xconnect-2\"\n");
+    EXPECT_EQ(property(pair, "LeftIfindex"),
+              "u " + std::to_string(host_ifindex("xconnect-1")) + "\n");
+    EXPECT_EQ(property(pair, "RightIfindex"),
+              "u " + std::to_string(host_ifindex("xconnect-2")) + "\n");
+    EXPECT_EQ(property(pair, "Error"), "s \"\"\n");
+    EXPECT_EQ(property(pair, "LeftOperState"), "s \"up\"\n");
+    EXPECT_EQ(property(pair, "RightOperState"), "s \"up\"\n");
+    const std::string later = "/org/xconnect/pair/zz_2dlater";
+    EXPECT_EQ(property(later, "State"), "s \"pending\"\n");
+    EXPECT_EQ(property(later, "Mode"), "s \"\"\n");
+    EXPECT_EQ(property(later, "LeftIfindex"), "u 0\n");
+    EXPECT_EQ(property(later, "LeftOperState"), "s \"\"\n");
+
+    EXPECT_EQ(busctl("get-property org.xconnect /org/xconnect org.xconnect.Manager Version"),
+              "s \"0.1.0\"\n");
+    EXPECT_EQ(busctl("get-property org.xconnect /org/xconnect org.xconnect.Manager ConfigFile"),
+              "s \"" + config_.string() + "\"\n");
+    const std::string objects = busctl(
+        "call org.xconnect /org/xconnect org.freedesktop.DBus.ObjectManager "
+        "GetManagedObjects");
+    EXPECT_EQ(objects.rfind("a{oa{sa{sv}}} 3 ", 0), 0u) << objects;
+
+    // Pair.Remove and RemovePair (by either side) remove and persist.
+    busctl("call org.xconnect " + later + " org.xconnect.Pair Remove");
+    busctl(std::string("call ") + manager + "RemovePair s xconnect-2");
+    EXPECT_EQ(busctl(std::string("call ") + manager + "ListPairs"),
+              "a(ssso) 1 \"xconnect-3\" \"xconnect-3\" \"active\" "
+              "\"/org/xconnect/pair/xconnect_2d3\"\n");
+    EXPECT_EQ(read_file(config_).find("xconnect-1"), std::string::npos) << read_file(config_);
+    EXPECT_TRUE(unreachable(1, "169.254.1.20"));
+
+    // Reload applies a file edited by hand (whatever the watcher did already).
+    replace_by_rename(config_, "links:\n  xconnect-1: xconnect-2\n");
+    busctl(std::string("call ") + manager + "Reload");
+    EXPECT_EQ(busctl(std::string("call ") + manager + "ListPairs"),
+              "a(ssso) 1 \"xconnect-1\" \"xconnect-2\" \"active\" \"" + pair + "\"\n");
+    EXPECT_TRUE(reachable(1, "169.254.1.20"));
+}
+
+TEST_F(BusTest, BadInputGetsTheContractsErrorAndChangesNothing) {
+    busctl(std::string("call ") + manager + "AddPair ss xconnect-1 xconnect-2");
+    const std::string before = busctl(std::string("call ") + manager + "ListPairs");
+    const std::string file_before = read_file(config_);
+
+    for (const std::string& bad :
+         {std::string("''"), std::string("abcdefghijklmnop"), std::string("."), std::string(".."),
+          std::string("a/b"), std::string("a:b"), std::string("'a b'"), std::string(100000, 'x')}) {
+        SCOPED_TRACE("name " + bad.substr(0, 20));
+        expect_error(gdbus("org.xconnect.Manager.AddPair " + bad + " xconnect-3"),
+                     "org.xconnect.Error.InvalidName");
+        expect_error(gdbus("org.xconnect.Manager.AddPair xconnect-3 " + bad),
+                     "org.xconnect.Error.InvalidName");
+        expect_error(gdbus("org.xconnect.Manager.GetPair " + bad),
+                     "org.xconnect.Error.InvalidName");
+        expect_error(gdbus("org.xconnect.Manager.RemovePair " + bad),
+                     "org.xconnect.Error.InvalidName");
+    }
+    expect_error(gdbus("org.xconnect.Manager.AddPair xconnect-2 xconnect-3"),
+                 "org.xconnect.Error.InUse");
+    expect_error(gdbus("org.xconnect.Manager.AddPair xconnect-3 xconnect-1"),
+                 "org.xconnect.Error.InUse");
+    expect_error(gdbus("org.xconnect.Manager.GetPair xconnect-3"), "org.xconnect.Error.NoSuchPair");
+    expect_error(gdbus("org.xconnect.Manager.RemovePair xconnect-3"),
+                 "org.xconnect.Error.NoSuchPair");
+    expect_error(gdbus("org.freedesktop.DBus.Properties.Get org.xconnect.Pair State", nullptr,
+                       "/org/xconnect/pair/nope"),
+                 "org.freedesktop.DBus.Error.UnknownObject");
+
+    // A bad file: Reload fails with InvalidConfig, saying where and why.
+    replace_by_rename(config_, "links:\n  xconnect-1: [xconnect-2\n");
+    const Outcome reload = gdbus("org.xconnect.Manager.Reload");
+    expect_error(reload, "org.xconnect.Error.InvalidConfig");
+    EXPECT_NE(reload.output.find(config_.string() + ":"), std::string::npos) << reload.output;
+
+    EXPECT_EQ(busctl(std::string("call ") + manager + "ListPairs"), before);
+    EXPECT_TRUE(reachable(1, "169.254.1.20"));
+    replace_by_rename(config_, file_before);
+}
+
+TEST_F(BusTest, PolkitDecidesForEveryoneButRoot) {
+    start_polkit();
+    busctl(std::string("call ") + manager + "AddPair ss xconnect-1 xconnect-2");  // root
+    const std::string file_before = read_file(config_);
+
+    // Outside the granted group: refused, and nothing changes. Without
+    // interaction polkit's auth_admin becomes InteractiveAuthorizationRequired;
+    // with it (busctl's default) there is no agent to ask, so AccessDenied.
+    expect_error(gdbus("org.xconnect.Manager.AddPair xconnect-3 xconnect-3", outsider_.get()),
+                 "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired");
+    const Outcome interactive =
+        run(outsider_->run_as() + "busctl call " + manager + "AddPair ss xconnect-3 xconnect-3");
+    EXPECT_NE(interactive.status, 0);
+    EXPECT_NE(interactive.output.find("Access denied"), std::string::npos) << interactive.output;
+    expect_error(gdbus("org.xconnect.Manager.RemovePair xconnect-1", outsider_.get()),
+                 "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired");
+    expect_error(gdbus("org.xconnect.Manager.Reload", outsider_.get()),
+                 "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired");
+    expect_error(
+        gdbus("org.xconnect.Pair.Remove", outsider_.get(), "/org/xconnect/pair/xconnect_2d1"),
+        "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired");
+    EXPECT_EQ(read_file(config_), file_before);
+    EXPECT_TRUE(reachable(1, "169.254.1.20"));
+    // ... but may read everything.
+    EXPECT_EQ(busctl(std::string("call ") + manager + "ListPairs", outsider_.get()),
+              "a(ssso) 1 \"xconnect-1\" \"xconnect-2\" \"active\" "
+              "\"/org/xconnect/pair/xconnect_2d1\"\n");
+    EXPECT_EQ(busctl(std::string("call ") + manager + "GetPair s xconnect-1", outsider_.get()),
+              "o \"/org/xconnect/pair/xconnect_2d1\"\n");
+    EXPECT_EQ(busctl("get-property org.xconnect /org/xconnect/pair/xconnect_2d1 "
+                     "org.xconnect.Pair State",
+                     outsider_.get()),
+              "s \"active\"\n");
+
+    // In the group the rules file grants: allowed.
+    EXPECT_EQ(
+        busctl(std::string("call ") + manager + "AddPair ss xconnect-3 xconnect-3", member_.get()),
+        "o \"/org/xconnect/pair/xconnect_2d3\"\n");
+    busctl(std::string("call ") + manager + "Reload", member_.get());
+    busctl("call org.xconnect /org/xconnect/pair/xconnect_2d3 org.xconnect.Pair Remove",
+           member_.get());
+    busctl(std::string("call ") + manager + "RemovePair s xconnect-2", member_.get());
+    EXPECT_EQ(busctl(std::string("call ") + manager + "ListPairs"), "a(ssso) 0\n");
+}
+
+TEST_F(BusTest, WithoutPolkitOnlyRootMayChangeThings) {
+    const Outcome refused =
+        gdbus("org.xconnect.Manager.AddPair xconnect-1 xconnect-2", member_.get());
+    expect_error(refused, "org.freedesktop.DBus.Error.AccessDenied");
+    EXPECT_NE(refused.output.find("polkit"), std::string::npos) << refused.output;
+    EXPECT_EQ(busctl(std::string("call ") + manager + "ListPairs"), "a(ssso) 0\n");
+    EXPECT_EQ(busctl(std::string("call ") + manager + "AddPair ss xconnect-1 xconnect-2"),
+              "o \"/org/xconnect/pair/xconnect_2d1\"\n");
+}
+
+TEST_F(BusTest, GuiClientSeesPairsComeChangeAndGo) {
+    busctl(std::string("call ") + manager + "AddPair ss xconnect-1 xconnect-2");
+    // A frontend runs as a user, who may read everything.
+    gui_ = std::make_unique<DaemonProcess>(
+        "/usr/bin/setpriv",
+        std::vector<std::string>{"--reuid=" + outsider_->name(), "--regid=" + outsider_->name(),
+                                 "--init-groups", "--", "/usr/bin/python3",
+                                 XCONNECT_SOURCE_DIR "/tests/dbus/gui_client.py"},
+        nullptr, /*with_stdout=*/true);
+    ASSERT_NO_THROW(gui_->expect_log("existing /org/xconnect/pair/xconnect_2d1 active"));
+    ASSERT_NO_THROW(gui_->expect_log("ready"));
+
+    // Added for an interface that does not exist yet: pending ...
+    busctl(std::string("call ") + manager + "AddPair ss xconnect-3 late-0");
+    ASSERT_NO_THROW(gui_->expect_log("added /org/xconnect/pair/xconnect_2d3 pending"));
+    // ... active once it appears: PropertiesChanged carries what changed, only.
+    auto ns4 = std::make_unique<Netns>("ns4");
+    add_veth("late-0", *ns4, "lp-0", "169.254.1.40/24");
+    const std::string changed = gui_->expect_log("changed /org/xconnect/pair/xconnect_2d3 ");
+    EXPECT_NE(changed.find("State=active"), std::string::npos) << changed;
+    EXPECT_NE(changed.find("Mode=generic"), std::string::npos) << changed;
+    EXPECT_NE(changed.find("RightIfindex="), std::string::npos) << changed;
+    EXPECT_NE(changed.find("RightOperState="), std::string::npos) << changed;
+    for (const char* constant : {"Left=", "Right=", "LeftIfindex=", "Packets=", "Bytes="}) {
+        EXPECT_EQ(changed.find(std::string(" ") + constant), std::string::npos)
+            << constant << " is not news: " << changed;
+    }
+    // An interface going down is news about its operational state only.
+    sh(host_->ip() + "link set xconnect-1 down");
+    EXPECT_EQ(gui_->expect_log("changed /org/xconnect/pair/xconnect_2d1 "),
+              "changed /org/xconnect/pair/xconnect_2d1 LeftOperState=down");
+
+    busctl(std::string("call ") + manager + "RemovePair s late-0");
+    ASSERT_NO_THROW(gui_->expect_log("removed /org/xconnect/pair/xconnect_2d3"));
+    // Changes made by editing the file reach the frontend the same way.
+    replace_by_rename(config_, "links:\n  xconnect-2: xconnect-3\n");
+    ASSERT_NO_THROW(gui_->expect_logs({"removed /org/xconnect/pair/xconnect_2d1",
+                                       "added /org/xconnect/pair/xconnect_2d2 active"}));
+    gui_.reset();
+    ns4.reset();
+}
+
+TEST_F(BusTest, PairsSurviveARestartAndOwnWritesAreNotReapplied) {
+    busctl(std::string("call ") + manager + "AddPair ss xconnect-1 xconnect-2");
+    busctl(std::string("call ") + manager + "AddPair ss xconnect-3 gone-0");
+    const std::string listed = busctl(std::string("call ") + manager + "ListPairs");
+    ASSERT_NO_THROW(bus_->log().expect_log("xconnect-3<->gone-0: added over D-Bus"));
+    bus_->stop_xconnectd();
+    ASSERT_NO_THROW(bus_->log().expect_log("xconnectd: Terminated"));
+    // The daemon never took its own writes for edits to apply.
+    EXPECT_FALSE(bus_->log().logged("applied (changed)")) << bus_->log().log_text();
+
+    EXPECT_EQ(bus_->owner_pid("org.xconnect"), 0);
+    EXPECT_EQ(busctl(std::string("call ") + manager + "ListPairs"), listed);  // re-activated
+    ASSERT_NO_THROW(bus_->log().expect_log("applied (start): 2 pairs: 1 active, 1 pending"));
+    EXPECT_TRUE(reachable(1, "169.254.1.20"));
+}
+
+TEST_F(BusTest, IntrospectionMatchesTheContract) {
+    busctl(std::string("call ") + manager + "AddPair ss xconnect-1 xconnect-2");
+    const fs::path manager_xml = config_dir_ / "manager.xml";
+    const fs::path pair_xml = config_dir_ / "pair.xml";
+    std::ofstream(manager_xml) << busctl("introspect --xml-interface org.xconnect /org/xconnect");
+    std::ofstream(pair_xml) << busctl(
+        "introspect --xml-interface org.xconnect /org/xconnect/pair/xconnect_2d1");
+    const std::string checker =
+        "/usr/bin/python3 " XCONNECT_SOURCE_DIR "/tests/dbus/check_introspection.py ";
+    EXPECT_EQ(run(checker + manager_xml.string() + " " + pair_xml.string()).status, 0)
+        << run(checker + manager_xml.string() + " " + pair_xml.string()).output;
+    // The objects also implement what the contract lists besides.
+    const std::string interfaces = busctl("introspect org.xconnect /org/xconnect");
+    for (const char* name :
+         {"org.freedesktop.DBus.ObjectManager", "org.freedesktop.DBus.Properties",
+          "org.freedesktop.DBus.Introspectable", "org.freedesktop.DBus.Peer"}) {
+        EXPECT_NE(interfaces.find(name), std::string::npos) << name;
+    }
+}
+
+TEST_F(DaemonTest, WithNoBusReachableItSaysSoOnceAndRunsFromTheFile) {
+    ::setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/xconnect-test-socket", 1);
+    replace_by_rename(config_, "links:\n  xconnect-1: xconnect-2\n");
+    daemon_ = std::make_unique<DaemonProcess>(
+        XCONNECTD_PATH, std::vector<std::string>{"--config", config_.string()}, host_.get());
+    ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+    expect_log("D-Bus: no system bus");
+    EXPECT_TRUE(reachable(1, "169.254.1.20"));
+    replace_by_rename(config_, "links:\n  xconnect-1: xconnect-3\n");
+    expect_log("xconnect-1<->xconnect-3: added, active");
+    EXPECT_EQ(daemon_->terminate(), 0);
+    const std::string log = daemon_->log_text();
+    EXPECT_EQ(log.find("no system bus"), log.rfind("no system bus")) << "said more than once";
+}
+
+}  // namespace
+}  // namespace xconnect

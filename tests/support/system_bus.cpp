@@ -1,0 +1,193 @@
+#include "system_bus.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "common/unique_fd.hpp"
+
+namespace xconnect::test {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* polkit_actions_dir = "/usr/share/polkit-1/actions";
+constexpr const char* polkit_rules_dir = "/etc/polkit-1/rules.d";
+
+void write_file(const fs::path& file, const std::string& text, fs::perms perms) {
+    std::ofstream(file) << text;
+    fs::permissions(file, perms);
+}
+
+std::string quote(const std::string& word) {
+    return "'" + word + "'";
+}
+
+}  // namespace
+
+SystemBus::SystemBus(const Netns& netns, const std::vector<std::string>& xconnectd_args)
+    : directory_(fs::temp_directory_path() / ("xconnect-bus-" + unique_suffix())) {
+    fs::create_directories(directory_ / "services");
+    // Unprivileged test users must reach the socket.
+    fs::permissions(directory_, fs::perms::owner_all | fs::perms::group_read |
+                                    fs::perms::group_exec | fs::perms::others_read |
+                                    fs::perms::others_exec);
+    std::string exec = XCONNECTD_PATH;
+    for (const std::string& arg : xconnectd_args) {
+        exec += " " + arg;
+    }
+    write_file(directory_ / "services" / "org.xconnect.service",
+               "[D-BUS Service]\nName=org.xconnect\nExec=" + exec + "\nUser=root\n",
+               fs::perms(0644));
+    // The system bus's default policy (system.conf), the project's policy
+    // file and polkit's, as on a real system.
+    write_file(directory_ / "bus.conf",
+               R"(<!DOCTYPE busconfig PUBLIC
+ "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=)" +
+                   (directory_ / "socket").string() + R"(</listen>
+  <auth>EXTERNAL</auth>
+  <servicedir>)" + (directory_ / "services").string() +
+                   R"(</servicedir>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Properties"/>
+    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"
+          send_member="UpdateActivationEnvironment"/>
+  </policy>
+  <include>)" + std::string(XCONNECT_SOURCE_DIR) +
+                   R"(/dbus/org.xconnect.conf</include>
+  <include>/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf</include>
+</busconfig>
+)",
+               fs::perms(0644));
+    ::setenv("DBUS_SYSTEM_BUS_ADDRESS", address().c_str(), 1);
+    daemon_ = std::make_unique<DaemonProcess>(
+        "/usr/bin/dbus-daemon",
+        std::vector<std::string>{"--config-file=" + (directory_ / "bus.conf").string(), "--nofork",
+                                 "--nopidfile", "--print-address"},
+        &netns, /*with_stdout=*/true);
+    daemon_->expect_log("unix:path=");  // listening
+}
+
+SystemBus::~SystemBus() {
+    stop_xconnectd();
+    daemon_.reset();
+    ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+    std::error_code ignored;
+    fs::remove_all(directory_, ignored);
+}
+
+pid_t SystemBus::owner_pid(const std::string& name) const {
+    if (sh_status("busctl status " + name) != 0) {
+        return 0;
+    }
+    // "(uint32 1234,)"
+    const std::string reply =
+        sh("gdbus call --system --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus "
+           "--method org.freedesktop.DBus.GetConnectionUnixProcessID " +
+           name);
+    const auto digits = reply.find_first_of("0123456789", reply.find("uint32") + 6);
+    return digits == std::string::npos ? 0 : static_cast<pid_t>(std::stol(reply.substr(digits)));
+}
+
+void SystemBus::stop_xconnectd() {
+    const pid_t pid = owner_pid("org.xconnect");
+    if (pid <= 0) {
+        return;
+    }
+    // Not our child (dbus-daemon's): a pidfd says when it is gone.
+    UniqueFd process(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (!process) {
+        return;
+    }
+    ::kill(pid, SIGTERM);
+    pollfd exited{.fd = process.get(), .events = POLLIN, .revents = 0};
+    if (::poll(&exited, 1, 20000) <= 0) {
+        ::kill(pid, SIGKILL);
+        ::poll(&exited, 1, 20000);
+    }
+}
+
+Polkitd::Polkitd(const std::string& group)
+    : rules_(fs::path(polkit_rules_dir) / ("49-xconnect-test-" + unique_suffix() + ".rules")) {
+    const fs::path action = fs::path(polkit_actions_dir) / "org.xconnect.policy";
+    if (!fs::exists(action)) {
+        fs::create_directories(polkit_actions_dir);
+        fs::copy_file(fs::path(XCONNECT_SOURCE_DIR) / "polkit" / "org.xconnect.policy", action);
+        fs::permissions(action, fs::perms(0644));
+        installed_action_ = action;
+    }
+    fs::create_directories(polkit_rules_dir);
+    // polkitd runs as user polkitd: the rules must be world-readable, and in
+    // place before it starts.
+    write_file(rules_,
+               "polkit.addRule(function(action, subject) {\n"
+               "    if ((action.id == \"org.xconnect.manage-pairs\" ||\n"
+               "         action.id == \"org.xconnect.reload\") &&\n"
+               "        subject.isInGroup(\"" +
+                   group +
+                   "\")) {\n"
+                   "        return polkit.Result.YES;\n"
+                   "    }\n"
+                   "});\n",
+               fs::perms(0644));
+    daemon_ = std::make_unique<DaemonProcess>("/usr/lib/polkit-1/polkitd",
+                                              std::vector<std::string>{}, nullptr,
+                                              /*with_stdout=*/true);
+    daemon_->expect_log("Acquired the name org.freedesktop.PolicyKit1");
+}
+
+Polkitd::~Polkitd() {
+    daemon_.reset();
+    std::error_code ignored;
+    fs::remove(rules_, ignored);
+    if (!installed_action_.empty()) {
+        fs::remove(installed_action_, ignored);
+    }
+}
+
+TestUser::TestUser(const std::string& name, const std::string& group) : name_(name), group_(group) {
+    if (!group_.empty() && sh_status("getent group " + quote(group_)) != 0) {
+        sh("groupadd " + quote(group_));
+        created_group_ = true;
+    }
+    sh("useradd --no-create-home --shell /usr/sbin/nologin " +
+       (group_.empty() ? std::string("--user-group") : "--no-user-group --gid " + quote(group_)) +
+       " " + quote(name_));
+}
+
+TestUser::~TestUser() {
+    sh_status("userdel " + quote(name_));
+    if (created_group_) {
+        sh_status("groupdel " + quote(group_));
+    }
+}
+
+std::string TestUser::run_as() const {
+    return "setpriv --reuid=" + quote(name_) +
+           " --regid=" + quote(group_.empty() ? name_ : group_) + " --init-groups -- ";
+}
+
+}  // namespace xconnect::test

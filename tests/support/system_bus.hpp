@@ -1,0 +1,77 @@
+#pragma once
+
+// A private system bus for D-Bus tests: dbus-daemon with the project's bus
+// policy and an activation file for the freshly built xconnectd, polkitd on
+// that bus with the project's actions and a rules file of the test's, and
+// unprivileged users. Everything is undone by the destructors.
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "daemon_process.hpp"
+#include "netns.hpp"
+
+namespace xconnect::test {
+
+class SystemBus {
+  public:
+    // Starts dbus-daemon in `netns` (so what it activates runs there) and
+    // points DBUS_SYSTEM_BUS_ADDRESS of this process at it. xconnectd is
+    // activated as `xconnectd_args`.
+    SystemBus(const Netns& netns, const std::vector<std::string>& xconnectd_args);
+    ~SystemBus();
+    SystemBus(const SystemBus&) = delete;
+    SystemBus& operator=(const SystemBus&) = delete;
+
+    // dbus-daemon's output, with what activated services print.
+    DaemonProcess& log() { return *daemon_; }
+    std::string address() const { return "unix:path=" + (directory_ / "socket").string(); }
+
+    // The pid of the connection that owns `name`, 0 if none does.
+    pid_t owner_pid(const std::string& name) const;
+    // SIGTERM to xconnectd if it runs, then waits until it has exited.
+    void stop_xconnectd();
+
+  private:
+    std::filesystem::path directory_;
+    std::unique_ptr<DaemonProcess> daemon_;
+};
+
+// polkitd on the bus of this process, with the project's action file
+// installed and a rules file granting both actions to members of `group`.
+class Polkitd {
+  public:
+    explicit Polkitd(const std::string& group);
+    ~Polkitd();
+    Polkitd(const Polkitd&) = delete;
+    Polkitd& operator=(const Polkitd&) = delete;
+
+  private:
+    std::filesystem::path rules_;
+    std::filesystem::path installed_action_;  // empty if it was there already
+    std::unique_ptr<DaemonProcess> daemon_;
+};
+
+// A system user (no home, no login), in `group` if given (created if needed).
+class TestUser {
+  public:
+    TestUser(const std::string& name, const std::string& group);
+    ~TestUser();
+    TestUser(const TestUser&) = delete;
+    TestUser& operator=(const TestUser&) = delete;
+
+    const std::string& name() const { return name_; }
+    // A command prefix that runs what follows as this user.
+    std::string run_as() const;
+
+  private:
+    std::string name_;
+    std::string group_;
+    bool created_group_ = false;
+};
+
+}  // namespace xconnect::test
