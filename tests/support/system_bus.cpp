@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 
 #include "common/unique_fd.hpp"
 
@@ -22,6 +23,13 @@ constexpr const char* polkit_rules_dir = "/etc/polkit-1/rules.d";
 void write_file(const fs::path& file, const std::string& text, fs::perms perms) {
     std::ofstream(file) << text;
     fs::permissions(file, perms);
+}
+
+std::string substitute(std::string text, const std::string& placeholder, const std::string& value) {
+    for (size_t at; (at = text.find(placeholder)) != std::string::npos;) {
+        text.replace(at, placeholder.size(), value);
+    }
+    return text;
 }
 
 std::string quote(const std::string& word) {
@@ -44,43 +52,14 @@ SystemBus::SystemBus(const Netns& netns, const std::vector<std::string>& xconnec
     write_file(directory_ / "services" / "org.xconnect.service",
                "[D-BUS Service]\nName=org.xconnect\nExec=" + exec + "\nUser=root\n",
                fs::perms(0644));
-    // The system bus's default policy (system.conf), the project's policy
-    // file and polkit's, as on a real system.
+    // The same bus configuration as the demo's.
+    std::ifstream template_file(fs::path(XCONNECT_SOURCE_DIR) / "scripts" /
+                                "private-system-bus.conf.in");
+    std::ostringstream config;
+    config << template_file.rdbuf();
     write_file(directory_ / "bus.conf",
-               R"(<!DOCTYPE busconfig PUBLIC
- "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=)" +
-                   (directory_ / "socket").string() + R"(</listen>
-  <auth>EXTERNAL</auth>
-  <servicedir>)" + (directory_ / "services").string() +
-                   R"(</servicedir>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus"
-           send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus"
-           send_interface="org.freedesktop.DBus.Properties"/>
-    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"
-          send_member="UpdateActivationEnvironment"/>
-  </policy>
-  <include>)" + std::string(XCONNECT_SOURCE_DIR) +
-                   R"(/dbus/org.xconnect.conf</include>
-  <include>/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf</include>
-</busconfig>
-)",
+               substitute(substitute(config.str(), "@DIR@", directory_.string()), "@SOURCE@",
+                          XCONNECT_SOURCE_DIR),
                fs::perms(0644));
     ::setenv("DBUS_SYSTEM_BUS_ADDRESS", address().c_str(), 1);
     daemon_ = std::make_unique<DaemonProcess>(

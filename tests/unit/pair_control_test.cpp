@@ -1,0 +1,110 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "config/config_file.hpp"
+#include "daemon/pair_control.hpp"
+#include "dbus/object_path.hpp"
+#include "fake_dataplane.hpp"
+
+namespace xconnect {
+namespace {
+
+namespace fs = std::filesystem;
+
+class PairControlTest : public testing::Test {
+  protected:
+    PairControlTest()
+        : directory_(fs::temp_directory_path() /
+                     ("xconnect-control-test-" + std::to_string(getpid()))),
+          store_(directory_ / "xconnect.yaml") {
+        fs::create_directories(directory_);
+    }
+    ~PairControlTest() override { fs::remove_all(directory_); }
+
+    std::vector<PairSpec> on_disk() { return load_config(store_.file()); }
+    ControlError::Kind error_of(auto&& call) {
+        try {
+            call();
+        } catch (const ControlError& error) {
+            return error.kind();
+        }
+        ADD_FAILURE() << "no ControlError";
+        return ControlError::Kind::failed;
+    }
+
+    fs::path directory_;
+    ConfigStore store_;
+    test::FakeDataplane kernel_;
+    Engine engine_{kernel_, EngineOptions{}};
+    PairControl control_{engine_, store_};
+};
+
+TEST_F(PairControlTest, AddIsPersistedThenAppliedAndIdempotent) {
+    const PairSpec added = control_.add_pair("veth0", "veth1");
+    EXPECT_EQ(added, (PairSpec{"veth0", "veth1", {}}));
+    EXPECT_EQ(on_disk(), std::vector{added});
+    EXPECT_EQ(engine_.desired(), std::vector{added});
+    EXPECT_TRUE(store_.holds_own_write());
+    EXPECT_EQ(control_.add_pair("veth1", "veth0"), added) << "either order, same pair";
+    EXPECT_EQ(engine_.desired().size(), 1u);
+    EXPECT_EQ(control_.add_pair("lo2", "lo2").right, "lo2") << "self-pair";
+}
+
+TEST_F(PairControlTest, RefusesBadNamesAndConflicts) {
+    control_.add_pair("a", "b");
+    EXPECT_EQ(error_of([&] { control_.check_add("a/b", "c"); }),
+              ControlError::Kind::invalid_name);
+    EXPECT_EQ(error_of([&] { control_.add_pair("c", std::string(16, 'x')); }),
+              ControlError::Kind::invalid_name);
+    EXPECT_EQ(error_of([&] { control_.add_pair("b", "c"); }), ControlError::Kind::in_use);
+    EXPECT_EQ(error_of([&] { control_.add_pair("a", "a"); }), ControlError::Kind::in_use);
+    EXPECT_EQ(error_of([&] { control_.remove_pair("c"); }), ControlError::Kind::no_such_pair);
+    EXPECT_EQ(engine_.desired(), (std::vector{PairSpec{"a", "b", {}}}));
+}
+
+TEST_F(PairControlTest, RemoveByEitherSide) {
+    control_.add_pair("a", "b");
+    control_.add_pair("c", "d");
+    EXPECT_EQ(control_.remove_pair("b"), (PairSpec{"a", "b", {}}));
+    EXPECT_EQ(on_disk(), (std::vector{PairSpec{"c", "d", {}}}));
+    control_.remove_pair("c");
+    EXPECT_TRUE(on_disk().empty()) << "an empty file is still a valid one";
+}
+
+TEST_F(PairControlTest, ReloadOfABadOrMissingFileChangesNothing) {
+    control_.add_pair("a", "b");
+    std::ofstream(store_.file()) << "links: [\n";
+    EXPECT_FALSE(store_.holds_own_write()) << "an edit is not our write";
+    EXPECT_EQ(error_of([&] { control_.reload(); }), ControlError::Kind::invalid_config);
+    fs::remove(store_.file());
+    EXPECT_EQ(error_of([&] { control_.reload(); }), ControlError::Kind::invalid_config);
+    EXPECT_EQ(engine_.desired(), (std::vector{PairSpec{"a", "b", {}}}));
+    std::ofstream(store_.file()) << "links:\n  x: y\n";
+    control_.reload();
+    EXPECT_EQ(engine_.desired(), (std::vector{PairSpec{"x", "y", {}}}));
+}
+
+TEST_F(PairControlTest, AChangeThatCannotBeSavedIsNotMade) {
+    ConfigStore unwritable("/proc/xconnect-cannot-write-here/xconnect.yaml");
+    PairControl control(engine_, unwritable);
+    EXPECT_EQ(error_of([&] { control.add_pair("a", "b"); }), ControlError::Kind::failed);
+    EXPECT_TRUE(engine_.desired().empty());
+}
+
+TEST(ObjectPathTest, EscapingIsOneToOneAndValid) {
+    EXPECT_EQ(pair_path("veth0"), "/org/xconnect/pair/veth0");
+    EXPECT_EQ(pair_path("xconnect-1"), "/org/xconnect/pair/xconnect_2d1");
+    EXPECT_EQ(escape_path_element("a_2d"), "a_5f2d") << "'_' is escaped too";
+    EXPECT_NE(escape_path_element("a-"), escape_path_element("a_2d"));
+    EXPECT_EQ(escape_path_element(""), "_");
+    EXPECT_EQ(escape_path_element("é"), "_c3_a9");
+    for (char c : escape_path_element("we.ird:na me/\x01")) {
+        EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '_') << c;
+    }
+}
+
+}  // namespace
+}  // namespace xconnect
