@@ -15,7 +15,16 @@ struct {
     __uint(max_entries, XC_MAX_PORTS);
 } xc_ports SEC(".maps");
 
-/* ingress ifindex -> per-CPU counters; entries are created by user space. */
+/* ifindex & (XC_COUNTER_SLOTS - 1) -> per-CPU counters of the owning ifindex. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __type(key, __u32);
+    __type(value, struct xc_counter_slot);
+    __uint(max_entries, XC_COUNTER_SLOTS);
+} xc_counter_slots SEC(".maps");
+
+/* ingress ifindex -> per-CPU counters, for ifindexes whose slot is taken;
+ * entries are created by user space. */
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
     __type(key, __u32);
@@ -29,7 +38,15 @@ int xconnect(struct xdp_md* ctx) {
     long action = bpf_redirect_map(&xc_ports, ingress, XC_MISS_ACTION);
 
     if (action == XDP_REDIRECT) {
-        struct xc_port_counters* counters = bpf_map_lookup_elem(&xc_counters, &ingress);
+        __u32 slot_index = ingress & (XC_COUNTER_SLOTS - 1);
+        struct xc_counter_slot* slot = bpf_map_lookup_elem(&xc_counter_slots, &slot_index);
+        struct xc_port_counters* counters;
+
+        if (slot && slot->owner == ingress) {
+            counters = &slot->counters;
+        } else {
+            counters = bpf_map_lookup_elem(&xc_counters, &ingress);
+        }
         if (counters) {
             counters->packets++;
             counters->bytes += ctx->data_end - ctx->data;

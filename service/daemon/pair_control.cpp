@@ -69,13 +69,16 @@ void PairControl::reload() {
 }
 
 void PairControl::persist_and_apply(const std::vector<PairSpec>& pairs) {
-    // Saved first: a change that cannot be persisted is not made at all.
+    // Applied first, so frames flow while the file is fsync'ed; a change that
+    // cannot be persisted is taken back, so it is not made at all.
+    const std::vector<PairSpec> before = engine_.desired();
+    engine_.apply(pairs);
     try {
         store_.save(pairs);
     } catch (const std::exception& error) {
+        engine_.apply(before);
         throw ControlError(ControlError::Kind::failed, error.what());
     }
-    engine_.apply(pairs);
 }
 
 }  // namespace xconnect

@@ -31,7 +31,8 @@ class Dataplane {
     virtual std::optional<AttachedProgram> attached_program(uint32_t ifindex) = 0;
 
     // Attaches our program, atomically replacing one left by an earlier
-    // xconnectd; fails (SystemError) rather than replace anybody else's.
+    // xconnectd; fails with SystemError EBUSY rather than replace anybody
+    // else's (other failures: SystemError with the kernel's errno).
     virtual void attach(uint32_t ifindex, AttachMode mode) = 0;
 
     // Detaches our program if it is still the one attached; a no-op when the

@@ -356,17 +356,24 @@ void Engine::ensure_port(std::optional<Port>& port, Counters& retired, const Lin
     }
     release_port(port, retired);
     try {
-        if (auto existing = dataplane_.attached_program(link.ifindex);
-            existing && existing->program_id != dataplane_.program_id() &&
-            !existing->earlier_xconnect) {
-            throw ForeignProgram(link.ifindex,
-                                 link.name + ": XDP program id " +
-                                     std::to_string(existing->program_id) + " (" +
-                                     std::string(to_string(existing->mode)) +
-                                     ") is already attached by someone else; not replacing it");
-        }
         dataplane_.attach(link.ifindex, mode);
     } catch (const SystemError& error) {
+        if (error.error_number() == EBUSY) {
+            // Someone else's program is in the way: name it.
+            std::optional<AttachedProgram> existing;
+            try {
+                existing = dataplane_.attached_program(link.ifindex);
+            } catch (const SystemError& query_error) {
+                log::warning(link.name, ": ", query_error.what());
+            }
+            if (existing && existing->program_id != dataplane_.program_id()) {
+                throw ForeignProgram(link.ifindex,
+                                     link.name + ": XDP program id " +
+                                         std::to_string(existing->program_id) + " (" +
+                                         std::string(to_string(existing->mode)) +
+                                         ") is already attached by someone else; not replacing it");
+            }
+        }
         throw SystemError(link.name, error);
     }
     port = Port{.ifindex = link.ifindex, .mode = mode, .baseline = {}};

@@ -30,7 +30,11 @@ int forward_libbpf_message(libbpf_print_level level, const char* format, va_list
     while (!message.empty() && message.back() == '\n') {
         message.remove_suffix(1);
     }
-    log::emit(level == LIBBPF_WARN ? log::Level::warning : log::Level::info, "libbpf: ", message);
+    // Failed requests are reported by us, with context; libbpf's echo of the
+    // kernel's extack ("XDP program already attached") is detail.
+    const bool detail = message.find("Kernel error message") != std::string_view::npos;
+    log::emit(level == LIBBPF_WARN && !detail ? log::Level::warning : log::Level::debug,
+              "libbpf: ", message);
     return length;
 }
 
@@ -117,21 +121,34 @@ std::optional<AttachedProgram> KernelDataplane::attached_program(uint32_t ifinde
 }
 
 void KernelDataplane::attach(uint32_t ifindex, AttachMode mode) {
-    const auto current = attached_program(ifindex);
-    if (current && current->program_id == program_id_) {
-        if (current->mode == mode) {
-            attached_[ifindex] = mode;
-            return;
-        }
-        detach(ifindex);
-    } else if (current && current->earlier_xconnect) {
-        replace_earlier(ifindex, *current, mode);
-        attached_[ifindex] = mode;
+    if (auto held = attached_.find(ifindex); held != attached_.end() && held->second == mode) {
         return;
     }
-    // Refuses (EBUSY) if anybody attached a program since we looked.
-    const int rc = bpf_xdp_attach(static_cast<int>(ifindex), program_fd(),
-                                  XDP_FLAGS_UPDATE_IF_NOEXIST | mode_flag(mode), nullptr);
+    // The common case costs one request: nothing is attached yet. Only when
+    // something is (EBUSY; EEXIST: a program in the other mode) do we look.
+    int rc = bpf_xdp_attach(static_cast<int>(ifindex), program_fd(),
+                            XDP_FLAGS_UPDATE_IF_NOEXIST | mode_flag(mode), nullptr);
+    if (rc == -EBUSY || rc == -EEXIST) {
+        const auto current = attached_program(ifindex);
+        if (current && current->program_id == program_id_) {
+            if (current->mode == mode) {
+                attached_[ifindex] = mode;
+                return;
+            }
+            attached_[ifindex] = current->mode;
+            detach(ifindex);
+        } else if (current && current->earlier_xconnect) {
+            replace_earlier(ifindex, *current, mode);
+            attached_[ifindex] = mode;
+            return;
+        } else if (current) {
+            rc = -EBUSY;  // someone else's: never replaced
+        }
+        if (!current || current->program_id == program_id_) {
+            rc = bpf_xdp_attach(static_cast<int>(ifindex), program_fd(),
+                                XDP_FLAGS_UPDATE_IF_NOEXIST | mode_flag(mode), nullptr);
+        }
+    }
     if (rc != 0) {
         throw SystemError(
             on_ifindex("attach XDP program in " + std::string(to_string(mode)) + " mode", ifindex),
@@ -193,13 +210,53 @@ void KernelDataplane::detach(uint32_t ifindex) noexcept {
     }
 }
 
-void KernelDataplane::connect(uint32_t from, uint32_t to) {
-    // Counters first, so the first redirected frame is counted.
+std::optional<uint32_t> KernelDataplane::owned_slot(uint32_t ifindex) const {
+    const uint32_t slot = ifindex & (XC_COUNTER_SLOTS - 1);
+    std::vector<xc_counter_slot> per_cpu(possible_cpus_);
+    if (bpf_map_lookup_elem(bpf_map__fd(skeleton_->maps.xc_counter_slots), &slot, per_cpu.data()) !=
+        0) {
+        throw_errno(on_ifindex("read counter slot", ifindex), "bpf_map_lookup_elem");
+    }
+    if (per_cpu[0].owner == ifindex) {
+        return slot;
+    }
+    return std::nullopt;
+}
+
+void KernelDataplane::create_counters(uint32_t from) {
+    // Counters that exist are kept, wherever they are.
+    std::vector<xc_port_counters> existing(possible_cpus_);
+    if (owned_slot(from) || bpf_map_lookup_elem(bpf_map__fd(skeleton_->maps.xc_counters), &from,
+                                                existing.data()) == 0) {
+        return;
+    }
+    const uint32_t slot = from & (XC_COUNTER_SLOTS - 1);
+    const int slots_fd = bpf_map__fd(skeleton_->maps.xc_counter_slots);
+    std::vector<xc_counter_slot> per_cpu(possible_cpus_);
+    if (bpf_map_lookup_elem(slots_fd, &slot, per_cpu.data()) != 0) {
+        throw_errno(on_ifindex("read counter slot", from), "bpf_map_lookup_elem");
+    }
+    if (per_cpu[0].owner == 0) {
+        for (xc_counter_slot& cpu : per_cpu) {
+            cpu = xc_counter_slot{.owner = from, .reserved = 0, .counters = {}};
+        }
+        if (bpf_map_update_elem(slots_fd, &slot, per_cpu.data(), BPF_ANY) != 0) {
+            throw_errno(on_ifindex("claim counter slot", from), "bpf_map_update_elem");
+        }
+        return;
+    }
+    // Another interface owns the slot: count in the hash map.
     const std::vector<xc_port_counters> zero(possible_cpus_);
-    const int counters_fd = bpf_map__fd(skeleton_->maps.xc_counters);
-    if (bpf_map_update_elem(counters_fd, &from, zero.data(), BPF_NOEXIST) != 0 && errno != EEXIST) {
+    if (bpf_map_update_elem(bpf_map__fd(skeleton_->maps.xc_counters), &from, zero.data(),
+                            BPF_NOEXIST) != 0 &&
+        errno != EEXIST) {
         throw_errno(on_ifindex("create counters", from), "bpf_map_update_elem");
     }
+}
+
+void KernelDataplane::connect(uint32_t from, uint32_t to) {
+    // Counters first, so the first redirected frame is counted.
+    create_counters(from);
     if (bpf_map_update_elem(bpf_map__fd(skeleton_->maps.xc_ports), &from, &to, BPF_ANY) != 0) {
         throw_errno(on_ifindex("redirect to ifindex " + std::to_string(to), from),
                     "bpf_map_update_elem");
@@ -213,9 +270,32 @@ void KernelDataplane::disconnect(uint32_t from) noexcept {
                          ": bpf_map_delete_elem: ", errno_text(errno));
         }
     }
+    try {
+        if (auto slot = owned_slot(from)) {
+            const std::vector<xc_counter_slot> free_slot(possible_cpus_);
+            if (bpf_map_update_elem(bpf_map__fd(skeleton_->maps.xc_counter_slots), &*slot,
+                                    free_slot.data(), BPF_ANY) != 0) {
+                throw_errno(on_ifindex("free counter slot", from), "bpf_map_update_elem");
+            }
+        }
+    } catch (const SystemError& error) {
+        log::warning(error.what());
+    }
 }
 
 Counters KernelDataplane::counters(uint32_t from) const {
+    Counters sum;
+    if (auto slot = owned_slot(from)) {
+        std::vector<xc_counter_slot> per_cpu(possible_cpus_);
+        if (bpf_map_lookup_elem(bpf_map__fd(skeleton_->maps.xc_counter_slots), &*slot,
+                                per_cpu.data()) != 0) {
+            throw_errno(on_ifindex("read counters", from), "bpf_map_lookup_elem");
+        }
+        for (const xc_counter_slot& cpu : per_cpu) {
+            sum += Counters{cpu.counters.packets, cpu.counters.bytes};
+        }
+        return sum;
+    }
     std::vector<xc_port_counters> per_cpu(possible_cpus_);
     if (bpf_map_lookup_elem(bpf_map__fd(skeleton_->maps.xc_counters), &from, per_cpu.data()) != 0) {
         if (errno == ENOENT) {
@@ -223,7 +303,6 @@ Counters KernelDataplane::counters(uint32_t from) const {
         }
         throw_errno(on_ifindex("read counters", from), "bpf_map_lookup_elem");
     }
-    Counters sum;
     for (const xc_port_counters& cpu : per_cpu) {
         sum += Counters{cpu.packets, cpu.bytes};
     }

@@ -50,6 +50,9 @@ class KernelDataplane final : public Dataplane {
     };
 
     bool is_earlier_xconnect(uint32_t program_id) const;
+    // The slot of xc_counter_slots that counts `ifindex`, if it owns one.
+    std::optional<uint32_t> owned_slot(uint32_t ifindex) const;
+    void create_counters(uint32_t from);
     void replace_earlier(uint32_t ifindex, const AttachedProgram& earlier, AttachMode mode);
 
     std::unique_ptr<xconnect_bpf, SkeletonDeleter> skeleton_;

@@ -149,11 +149,22 @@ class BurstTest : public LinkTrackingTest {
         out.close();
         sh("ip -n " + host_->name() + " -batch " + file.string());
     }
-    void churn_twice() {
+    // `frozen`: the daemon is stopped (SIGSTOP) during each batch, so that
+    // the events pile up in its socket: with a small buffer, an overrun.
+    void churn_twice(bool frozen = false) {
         auto sink = std::make_unique<Netns>("sink");
+        auto batch_while = [&](const std::string& command) {
+            if (frozen) {
+                daemon_->signal(SIGSTOP);
+            }
+            batch(command);
+            if (frozen) {
+                daemon_->signal(SIGCONT);
+            }
+        };
         for (int round = 0; round < 2; ++round) {
             SCOPED_TRACE("round " + std::to_string(round));
-            batch("link add name NAME type veth peer name p-NAME netns " + sink->name());
+            batch_while("link add name NAME type veth peer name p-NAME netns " + sink->name());
             ASSERT_NO_THROW(daemon_->expect_logs(lines("active (generic)")));
             const uint32_t program = xdp_program_on("bu00a");
             EXPECT_NE(program, 0u);
@@ -161,7 +172,7 @@ class BurstTest : public LinkTrackingTest {
                 EXPECT_EQ(xdp_program_on("bu" + two_digits(n) + "a"), program);
                 EXPECT_EQ(xdp_program_on("bu" + two_digits(n) + "b"), program);
             }
-            batch("link del NAME");
+            batch_while("link del NAME");
             ASSERT_NO_THROW(daemon_->expect_logs(lines("pending (")));
         }
     }
@@ -175,11 +186,12 @@ TEST_F(BurstTest, EveryPairEndsInTheRightState) {
 }
 
 TEST_F(BurstTest, OverrunIsRepairedByAResync) {
-    // A buffer far too small for the burst: events are lost, the daemon notices
-    // (ENOBUFS), dumps again and still gets every pair right.
+    // A buffer far too small for the burst, and a daemon that cannot read
+    // meanwhile: events are lost, the daemon notices (ENOBUFS), dumps again
+    // and still gets every pair right.
     start_daemon(config(), {"--netlink-rcvbuf", "4096"});
     expect_applied();
-    churn_twice();
+    churn_twice(/*frozen=*/true);
     EXPECT_TRUE(daemon_->logged("receive buffer overrun")) << daemon_->log_text();
 }
 

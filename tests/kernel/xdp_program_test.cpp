@@ -25,6 +25,9 @@ class XdpProgramTest : public testing::Test {
         sh(netns_->ip() + "link add name in0 type veth peer name out0");
         // An ifindex above the original's 1024-entry DEVMAP.
         sh(netns_->ip() + "link add name big index 4000 type veth peer name big-peer");
+        // The same counter slot as 4000 (the low 10 bits): counted in the hash map.
+        static_assert(XC_COUNTER_SLOTS == 1024);
+        sh(netns_->ip() + "link add name big2 index 5024 type veth peer name big2-peer");
         inside_ = std::make_unique<NetnsScope>(*netns_);
         dataplane_ = std::make_unique<KernelDataplane>();
     }
@@ -80,6 +83,26 @@ TEST_F(XdpProgramTest, DisconnectedIngressPassesAgain) {
 
 TEST_F(XdpProgramTest, IfindexAbove1024IsRedirected) {
     ASSERT_EQ(ifindex("big"), 4000u);
+    dataplane_->connect(ifindex("big"), ifindex("in0"));
+    EXPECT_EQ(run(ifindex("big"), frame_), XDP_REDIRECT);
+    EXPECT_EQ(dataplane_->counters(ifindex("big")), (Counters{1, 64}));
+}
+
+TEST_F(XdpProgramTest, IfindexesSharingACounterSlotAreCountedApart) {
+    dataplane_->connect(ifindex("big"), ifindex("in0"));
+    dataplane_->connect(ifindex("big2"), ifindex("in0"));
+    EXPECT_EQ(run(ifindex("big"), frame_, 3), XDP_REDIRECT);
+    EXPECT_EQ(run(ifindex("big2"), frame_, 5), XDP_REDIRECT);
+    EXPECT_EQ(dataplane_->counters(ifindex("big")), (Counters{3, 192}));
+    EXPECT_EQ(dataplane_->counters(ifindex("big2")), (Counters{5, 320}));
+    // The slot's owner goes; the other keeps its own count and counting.
+    dataplane_->disconnect(ifindex("big"));
+    EXPECT_EQ(dataplane_->counters(ifindex("big")), (Counters{}));
+    EXPECT_EQ(run(ifindex("big2"), frame_), XDP_REDIRECT);
+    EXPECT_EQ(dataplane_->counters(ifindex("big2")), (Counters{6, 384}));
+    // Connecting again does not reset counters that exist.
+    dataplane_->connect(ifindex("big2"), ifindex("out0"));
+    EXPECT_EQ(dataplane_->counters(ifindex("big2")), (Counters{6, 384}));
     dataplane_->connect(ifindex("big"), ifindex("in0"));
     EXPECT_EQ(run(ifindex("big"), frame_), XDP_REDIRECT);
     EXPECT_EQ(dataplane_->counters(ifindex("big")), (Counters{1, 64}));

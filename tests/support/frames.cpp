@@ -51,7 +51,8 @@ Frame ipv4_udp_frame(const Mac& source, const Mac& destination, size_t size, uin
     Frame frame = ethernet_header(source, destination);
     put16(frame, ETH_P_IP);
     const auto ip_length = static_cast<uint16_t>(size - 14);
-    // IPv4 header (checksum left 0: the frame only needs to cross, not be delivered).
+    // IPv4 header with a valid checksum (a bridge with br_netfilter checks it).
+    const size_t ip_header = frame.size();
     put16(frame, 0x4500);
     put16(frame, ip_length);
     put32(frame, marker);
@@ -59,6 +60,16 @@ Frame ipv4_udp_frame(const Mac& source, const Mac& destination, size_t size, uin
     put16(frame, 0);
     put32(frame, 0xc0000201);  // 192.0.2.1 (TEST-NET-1)
     put32(frame, 0xc0000202);
+    uint32_t sum = 0;
+    for (size_t i = ip_header; i < ip_header + 20; i += 2) {
+        sum += static_cast<uint32_t>(frame[i] << 8 | frame[i + 1]);
+    }
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    const auto checksum = static_cast<uint16_t>(~sum);
+    frame[ip_header + 10] = static_cast<uint8_t>(checksum >> 8);
+    frame[ip_header + 11] = static_cast<uint8_t>(checksum);
     put16(frame, 4000);
     put16(frame, 4001);
     put16(frame, static_cast<uint16_t>(ip_length - 20));

@@ -55,8 +55,7 @@ TEST_F(PairControlTest, AddIsPersistedThenAppliedAndIdempotent) {
 
 TEST_F(PairControlTest, RefusesBadNamesAndConflicts) {
     control_.add_pair("a", "b");
-    EXPECT_EQ(error_of([&] { control_.check_add("a/b", "c"); }),
-              ControlError::Kind::invalid_name);
+    EXPECT_EQ(error_of([&] { control_.check_add("a/b", "c"); }), ControlError::Kind::invalid_name);
     EXPECT_EQ(error_of([&] { control_.add_pair("c", std::string(16, 'x')); }),
               ControlError::Kind::invalid_name);
     EXPECT_EQ(error_of([&] { control_.add_pair("b", "c"); }), ControlError::Kind::in_use);
