@@ -51,6 +51,7 @@ using test::sh;
 struct Settings {
     bool quick = false;
     fs::path out_dir = ".";
+    fs::path scratch_dir;  // config files and batches, removed at the end
     std::string self;  // this binary, for the generator subprocess
     int generator_cpu = 0;
     int repetitions() const { return quick ? 1 : 3; }
@@ -244,7 +245,7 @@ void write_file(const fs::path& file, const std::string& text) {
 }
 
 std::vector<Rate> forwarding(const Settings& settings, Topology& topology) {
-    const fs::path config = settings.out_dir / "bench-xconnect.yaml";
+    const fs::path config = settings.scratch_dir / "bench-xconnect.yaml";
     write_file(config, "links:\n  m0: m1\n");
     const std::string active = "m0<->m1: added, active";
     const std::vector<std::pair<std::string, Forwarder>> methods = {
@@ -311,8 +312,8 @@ std::vector<Rate> forwarding(const Settings& settings, Topology& topology) {
         batch += "link add name " + a + " type veth peer name " + b + "\n";
         many += "  " + a + ": " + b + "\n";
     }
-    write_file(settings.out_dir / "bench-batch", batch);
-    sh("ip -n " + topology.mid.name() + " -batch " + (settings.out_dir / "bench-batch").string());
+    write_file(settings.scratch_dir / "bench-batch", batch);
+    sh("ip -n " + topology.mid.name() + " -batch " + (settings.scratch_dir / "bench-batch").string());
     write_file(config, many);
     const std::string all_active = "applied (start): " + std::to_string(others + 1) +
                                    " pairs: " + std::to_string(others + 1) + " active";
@@ -411,7 +412,7 @@ void reaction_times(const Settings& settings, Topology& topology, const std::str
     created_to_active.what = "interface created -> pair active (" + key + ")";
     const int trials =
         warm ? settings.latency_trials() : std::max(3, settings.latency_trials() / 10);
-    const fs::path config = settings.out_dir / "bench-control.yaml";
+    const fs::path config = settings.scratch_dir / "bench-control.yaml";
     write_file(config, "links: {}\n");
     test::SystemBus bus(topology.mid, {"--config", config.string(), "--xdp-mode", mode});
     auto connection = sdbus::createSystemBusConnection();
@@ -536,7 +537,7 @@ ControlPlane control_plane(const Settings& settings, Topology& topology) {
     // Many pairs from a file (interfaces absent: they are pending).
     {
         Netns scale("bscl");
-        const fs::path file = settings.out_dir / "bench-scale.yaml";
+        const fs::path file = settings.scratch_dir / "bench-scale.yaml";
         std::string text = "links:\n";
         result.scale_pairs = settings.scale_pairs();
         for (int n = 0; n < result.scale_pairs; ++n) {
@@ -554,8 +555,8 @@ ControlPlane control_plane(const Settings& settings, Topology& topology) {
     // A burst of link events: both ends of N veths, created in one ip -batch.
     {
         Netns burst("bbst");
-        const fs::path file = settings.out_dir / "bench-burst.yaml";
-        const fs::path batch = settings.out_dir / "bench-burst-batch";
+        const fs::path file = settings.scratch_dir / "bench-burst.yaml";
+        const fs::path batch = settings.scratch_dir / "bench-burst-batch";
         std::string text = "links:\n";
         std::string commands;
         std::vector<std::string> expected;
@@ -761,10 +762,24 @@ int report(const Settings& settings, const std::vector<Rate>& rates, const Contr
              << (i + 1 < targets.size() ? "," : "") << "\n";
     }
     json << "  ]\n}\n";
+    // One row per method: median, min, max at 64 and at 1500 bytes ("?": not measured).
     std::ofstream dat(settings.out_dir / "rates.dat");
+    std::vector<std::string> methods;
     for (const Rate& rate : rates) {
-        dat << '"' << rate.method << "\" " << rate.size << " " << rate.median() << " " << rate.min()
-            << " " << rate.max() << "\n";
+        if (std::find(methods.begin(), methods.end(), rate.method) == methods.end()) {
+            methods.push_back(rate.method);
+        }
+    }
+    for (const std::string& method : methods) {
+        dat << '"' << method << '"';
+        for (size_t size : {64, 1500}) {
+            if (const Rate* rate = find_rate(rates, method, size)) {
+                dat << " " << rate->median() << " " << rate->min() << " " << rate->max();
+            } else {
+                dat << " ? ? ?";
+            }
+        }
+        dat << "\n";
     }
 
     // --quick asserts only that every method produced a number.
@@ -817,6 +832,16 @@ int main(int argc, char** argv) {
             std::cerr << "xconnect-bench needs root (namespaces, XDP)\n";
             return 2;
         }
+        settings.scratch_dir =
+            fs::temp_directory_path() / ("xconnect-bench-" + std::to_string(getpid()));
+        fs::create_directories(settings.scratch_dir);
+        struct RemoveScratch {
+            fs::path directory;
+            ~RemoveScratch() {
+                std::error_code ignored;
+                fs::remove_all(directory, ignored);
+            }
+        } remove_scratch{settings.scratch_dir};
         return run(settings);
     } catch (const std::exception& error) {
         std::cerr << "xconnect-bench: " << error.what() << "\n";
