@@ -52,7 +52,7 @@ struct Settings {
     bool quick = false;
     fs::path out_dir = ".";
     fs::path scratch_dir;  // config files and batches, removed at the end
-    std::string self;  // this binary, for the generator subprocess
+    std::string self;      // this binary, for the generator subprocess
     int generator_cpu = 0;
     int repetitions() const { return quick ? 1 : 3; }
     milliseconds measure_time() const { return quick ? milliseconds(1000) : milliseconds(3000); }
@@ -313,7 +313,8 @@ std::vector<Rate> forwarding(const Settings& settings, Topology& topology) {
         many += "  " + a + ": " + b + "\n";
     }
     write_file(settings.scratch_dir / "bench-batch", batch);
-    sh("ip -n " + topology.mid.name() + " -batch " + (settings.scratch_dir / "bench-batch").string());
+    sh("ip -n " + topology.mid.name() + " -batch " +
+       (settings.scratch_dir / "bench-batch").string());
     write_file(config, many);
     const std::string all_active = "applied (start): " + std::to_string(others + 1) +
                                    " pairs: " + std::to_string(others + 1) + " active";
@@ -410,8 +411,7 @@ void reaction_times(const Settings& settings, Topology& topology, const std::str
     Latency& created_to_active = result.created_to_active[key];
     add_to_first_frame.what = "AddPair -> first frame forwarded (" + key + ")";
     created_to_active.what = "interface created -> pair active (" + key + ")";
-    const int trials =
-        warm ? settings.latency_trials() : std::max(3, settings.latency_trials() / 10);
+    const int trials = settings.latency_trials();
     const fs::path config = settings.scratch_dir / "bench-control.yaml";
     write_file(config, "links: {}\n");
     test::SystemBus bus(topology.mid, {"--config", config.string(), "--xdp-mode", mode});

@@ -1,12 +1,11 @@
 #include "dbus_objects.hpp"
 
-#include <systemd/sd-bus.h>
-
 #include <memory>
 
 #include "common/log.hpp"
 #include "daemon/pair_control.hpp"
 #include "engine/engine.hpp"
+#include "message_access.hpp"
 #include "object_path.hpp"
 #include "polkit_authorizer.hpp"
 #include "version.hpp"
@@ -18,15 +17,6 @@ namespace {
 constexpr const char* manage_pairs_action = "org.xconnect.manage-pairs";
 constexpr const char* reload_action = "org.xconnect.reload";
 
-// sdbus-c++ 1.2 does not expose whether the caller allows interactive
-// authorization; the flag is on the sd_bus_message it wraps. A pointer to the
-// protected member, formed in a derived class, reads it without copying.
-struct MessageAccess : sdbus::Message {
-    static sd_bus_message* raw(const sdbus::Message& message) {
-        return static_cast<sd_bus_message*>(message.*(&MessageAccess::msg_));
-    }
-};
-
 struct Caller {
     std::string sender;
     bool allows_interaction = false;
@@ -35,8 +25,7 @@ struct Caller {
 Caller current_caller(const sdbus::IObject& object) {
     const sdbus::Message* message = object.getCurrentlyProcessedMessage();
     Caller caller{message->getSender(), false};
-    caller.allows_interaction =
-        sd_bus_message_get_allow_interactive_authorization(MessageAccess::raw(*message)) > 0;
+    caller.allows_interaction = allows_interactive_authorization(*message);
     return caller;
 }
 

@@ -23,22 +23,28 @@ bool privileges_required() {
     return value != nullptr && std::string(value) == "1";
 }
 
-std::string sh(const std::string& command) {
+CommandResult capture(const std::string& command) {
     FILE* pipe = popen((command + " 2>&1").c_str(), "r");
     if (pipe == nullptr) {
         throw_errno(command, "popen");
     }
-    std::string output;
+    CommandResult result;
     std::array<char, 4096> chunk;
     while (size_t n = fread(chunk.data(), 1, chunk.size(), pipe)) {
-        output.append(chunk.data(), n);
+        result.output.append(chunk.data(), n);
     }
     const int status = pclose(pipe);
-    if (status != 0) {
-        throw std::runtime_error("command failed (status " + std::to_string(status) +
-                                 "): " + command + "\n" + output);
+    result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return result;
+}
+
+std::string sh(const std::string& command) {
+    CommandResult result = capture(command);
+    if (result.status != 0) {
+        throw std::runtime_error("command failed (status " + std::to_string(result.status) +
+                                 "): " + command + "\n" + result.output);
     }
-    return output;
+    return result.output;
 }
 
 int sh_status(const std::string& command) {

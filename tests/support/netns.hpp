@@ -29,6 +29,12 @@ bool privileges_required();
 std::string sh(const std::string& command);
 // Runs a shell command and returns its exit status (output discarded).
 int sh_status(const std::string& command);
+// Runs a shell command: its exit status and its output (stdout and stderr).
+struct CommandResult {
+    int status = 0;
+    std::string output;
+};
+CommandResult capture(const std::string& command);
 
 // A named network namespace (`ip netns add`), deleted with everything in it.
 class Netns {

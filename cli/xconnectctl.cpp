@@ -1,0 +1,650 @@
+// xconnectctl: the command-line client of org.xconnect (shared/dbus-api.md),
+// on sdbus-c++ proxies generated from dbus/*.xml. Like networkctl: a table by
+// default, details with `status`, changes authorised by polkit, and --json.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sdbus-c++/sdbus-c++.h>
+#include <chrono>
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "dbus/message_access.hpp"
+#include "version.hpp"
+#include "xconnect_manager_proxy.h"
+#include "xconnect_pair_proxy.h"
+
+namespace xconnect::ctl {
+
+using json = nlohmann::ordered_json;
+using Properties = std::map<std::string, sdbus::Variant>;
+using ManagedObjects = std::map<sdbus::ObjectPath, std::map<std::string, Properties>>;
+
+constexpr const char* bus_name = "org.xconnect";
+constexpr const char* manager_path = "/org/xconnect";
+constexpr const char* manager_interface = "org.xconnect.Manager";
+constexpr const char* pair_interface = "org.xconnect.Pair";
+
+// Exit codes, distinct per kind of failure (documented in --help).
+enum Exit : int {
+    exit_ok = 0,
+    exit_failure = 1,
+    exit_invalid_argument = 2,
+    exit_no_such_pair = 3,
+    exit_not_authorized = 4,
+    exit_unreachable = 5,
+};
+
+struct Options {
+    bool json = false;
+    bool legend = true;
+    bool pager = true;
+    bool ask_password = true;
+    std::string verb = "list";
+    std::vector<std::string> args;
+};
+
+class UsageError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+// ------------------------------------------------------------------ proxies
+
+class ManagerClient final
+    : public sdbus::ProxyInterfaces<org::xconnect::Manager_proxy, sdbus::ObjectManager_proxy> {
+  public:
+    explicit ManagerClient(sdbus::IConnection& connection)
+        : ProxyInterfaces(connection, bus_name, manager_path) {
+        registerProxy();
+    }
+    ~ManagerClient() { unregisterProxy(); }
+
+    // What the monitor does with ObjectManager's signals.
+    std::function<void(const sdbus::ObjectPath&, const std::map<std::string, Properties>&)>
+        on_added;
+    std::function<void(const sdbus::ObjectPath&)> on_removed;
+
+    // A call that changes something: polkit may ask the user first.
+    sdbus::MethodReply change(const std::string& method, const std::vector<std::string>& args,
+                              bool interactive) {
+        auto call = getProxy().createMethodCall(manager_interface, method);
+        for (const std::string& arg : args) {
+            call << arg;
+        }
+        if (interactive) {
+            allow_interactive_authorization(call);
+        }
+        // A person may take a while at the password prompt.
+        return getProxy().callMethod(call, interactive ? 5 * 60 * 1000000ull : 0);
+    }
+
+  private:
+    void onInterfacesAdded(const sdbus::ObjectPath& path,
+                           const std::map<std::string, Properties>& interfaces) override {
+        if (on_added) {
+            on_added(path, interfaces);
+        }
+    }
+    void onInterfacesRemoved(const sdbus::ObjectPath& path,
+                             const std::vector<std::string>&) override {
+        if (on_removed) {
+            on_removed(path);
+        }
+    }
+};
+
+// --------------------------------------------------------------- the agent
+
+// pkttyagent on our terminal, as systemctl starts it, so that polkit can ask
+// for a password when the caller allows interaction.
+class PolkitAgent {
+  public:
+    PolkitAgent() {
+        int notify[2];
+        if (pipe2(notify, O_CLOEXEC) != 0) {
+            return;
+        }
+        pid_ = fork();
+        if (pid_ == 0) {
+            dup2(notify[1], 3);  // not O_CLOEXEC any more: the agent writes, then closes it
+            const std::string process = std::to_string(getppid());
+            execl("/usr/bin/pkttyagent", "pkttyagent", "--notify-fd", "3", "--fallback",
+                  "--process", process.c_str(), static_cast<char*>(nullptr));
+            _exit(127);
+        }
+        close(notify[1]);
+        // The agent closes the fd once it is registered.
+        pollfd ready{.fd = notify[0], .events = POLLIN, .revents = 0};
+        poll(&ready, 1, 5000);
+        close(notify[0]);
+    }
+    ~PolkitAgent() {
+        if (pid_ > 0) {
+            kill(pid_, SIGTERM);
+            waitpid(pid_, nullptr, 0);
+        }
+    }
+    PolkitAgent(const PolkitAgent&) = delete;
+    PolkitAgent& operator=(const PolkitAgent&) = delete;
+
+  private:
+    pid_t pid_ = -1;
+};
+
+// ------------------------------------------------------------------ helpers
+
+template <typename T>
+T get(const Properties& properties, const std::string& name, T fallback = {}) {
+    auto found = properties.find(name);
+    return found == properties.end() ? fallback : found->second.get<T>();
+}
+
+struct Pair {
+    std::string path;
+    Properties properties;
+    std::string left() const { return get<std::string>(properties, "Left"); }
+    std::string right() const { return get<std::string>(properties, "Right"); }
+    std::string label() const { return left() + "<->" + right(); }
+};
+
+std::vector<Pair> pairs_of(const ManagedObjects& objects) {
+    std::vector<Pair> pairs;
+    for (const auto& [path, interfaces] : objects) {
+        if (auto pair = interfaces.find(pair_interface); pair != interfaces.end()) {
+            pairs.push_back({path, pair->second});
+        }
+    }
+    std::sort(pairs.begin(), pairs.end(),
+              [](const Pair& a, const Pair& b) { return a.left() < b.left(); });
+    return pairs;
+}
+
+json counters_json(const Properties& p, const std::string& direction) {
+    return {{"packets", get<uint64_t>(p, direction + "Packets")},
+            {"bytes", get<uint64_t>(p, direction + "Bytes")}};
+}
+
+json pair_json(const Pair& pair) {
+    const Properties& p = pair.properties;
+    return {{"left", pair.left()},
+            {"right", pair.right()},
+            {"state", get<std::string>(p, "State")},
+            {"mode", get<std::string>(p, "Mode")},
+            {"error", get<std::string>(p, "Error")},
+            {"left_ifindex", get<uint32_t>(p, "LeftIfindex")},
+            {"right_ifindex", get<uint32_t>(p, "RightIfindex")},
+            {"left_oper_state", get<std::string>(p, "LeftOperState")},
+            {"right_oper_state", get<std::string>(p, "RightOperState")},
+            {"left_to_right", counters_json(p, "LeftToRight")},
+            {"right_to_left", counters_json(p, "RightToLeft")},
+            {"path", pair.path}};
+}
+
+bool colours() {
+    return isatty(STDOUT_FILENO) && getenv("NO_COLOR") == nullptr;
+}
+
+std::string coloured_state(const std::string& state, size_t width) {
+    std::string padded = state + std::string(width > state.size() ? width - state.size() : 0, ' ');
+    if (!colours()) {
+        return padded;
+    }
+    const char* colour = state == "active"   ? "\033[32m"
+                         : state == "failed" ? "\033[31m"
+                                             : "\033[33m";
+    return colour + state + "\033[0m" + padded.substr(state.size());
+}
+
+// Long output goes through a pager on a terminal, as systemctl does.
+class Pager {
+  public:
+    explicit Pager(bool wanted) {
+        if (!wanted || !isatty(STDOUT_FILENO)) {
+            return;
+        }
+        const char* pager = getenv("PAGER");
+        const std::string command = pager && *pager ? pager : "less -FRSXK";
+        if (command == "cat") {
+            return;
+        }
+        fflush(stdout);
+        pipe_ = popen(command.c_str(), "w");
+        if (pipe_) {
+            saved_stdout_ = dup(STDOUT_FILENO);
+            dup2(fileno(pipe_), STDOUT_FILENO);
+        }
+    }
+    ~Pager() {
+        if (pipe_) {
+            std::cout.flush();
+            fflush(stdout);
+            dup2(saved_stdout_, STDOUT_FILENO);
+            close(saved_stdout_);
+            pclose(pipe_);
+        }
+    }
+    Pager(const Pager&) = delete;
+    Pager& operator=(const Pager&) = delete;
+
+  private:
+    FILE* pipe_ = nullptr;
+    int saved_stdout_ = -1;
+};
+
+// ------------------------------------------------------------------- verbs
+
+int list(ManagerClient& manager, const Options& options) {
+    const std::vector<Pair> pairs = pairs_of(manager.GetManagedObjects());
+    if (options.json) {
+        json all = json::array();
+        for (const Pair& pair : pairs) {
+            all.push_back(pair_json(pair));
+        }
+        std::cout << json{{"pairs", all}}.dump(2) << "\n";
+        return exit_ok;
+    }
+    Pager pager(options.pager);
+    size_t left_width = 4;
+    size_t right_width = 5;
+    for (const Pair& pair : pairs) {
+        left_width = std::max(left_width, pair.left().size());
+        right_width = std::max(right_width, pair.right().size());
+    }
+    auto row = [&](const std::string& left, const std::string& right, const std::string& state,
+                   const std::string& mode, const std::string& l2r, const std::string& r2l,
+                   bool colour) {
+        std::cout << std::left << std::setw(static_cast<int>(left_width)) << left << "  "
+                  << std::setw(static_cast<int>(right_width)) << right << "  "
+                  << (colour ? coloured_state(state, 7)
+                             : (state + std::string(7 - std::min<size_t>(7, state.size()), ' ')))
+                  << "  " << std::setw(7) << mode << "  " << std::right << std::setw(14) << l2r
+                  << "  " << std::setw(14) << r2l << "\n";
+    };
+    if (options.legend) {
+        row("LEFT", "RIGHT", "STATE", "MODE", "LEFT->RIGHT", "RIGHT->LEFT", false);
+    }
+    for (const Pair& pair : pairs) {
+        const Properties& p = pair.properties;
+        row(pair.left(), pair.right(), get<std::string>(p, "State"), get<std::string>(p, "Mode"),
+            std::to_string(get<uint64_t>(p, "LeftToRightPackets")),
+            std::to_string(get<uint64_t>(p, "RightToLeftPackets")), true);
+    }
+    if (options.legend) {
+        std::cout << "\n"
+                  << pairs.size() << (pairs.size() == 1 ? " pair" : " pairs") << " listed.\n";
+    }
+    return exit_ok;
+}
+
+int status(ManagerClient& manager, const Options& options) {
+    // Only the named pairs (each must exist), or all.
+    std::vector<std::string> wanted_paths;
+    for (const std::string& ifname : options.args) {
+        wanted_paths.push_back(manager.GetPair(ifname));
+    }
+    auto sample = [&] {
+        std::vector<Pair> pairs = pairs_of(manager.GetManagedObjects());
+        if (!wanted_paths.empty()) {
+            std::erase_if(pairs, [&](const Pair& pair) {
+                return std::find(wanted_paths.begin(), wanted_paths.end(), pair.path) ==
+                       wanted_paths.end();
+            });
+        }
+        return pairs;
+    };
+    // Rates from two samples a second apart, as ifstat does.
+    const auto first = sample();
+    const auto started = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    const auto second = sample();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    auto rate = [&](const Pair& now, const std::string& counter) {
+        for (const Pair& before : first) {
+            if (before.path == now.path) {
+                return static_cast<double>(get<uint64_t>(now.properties, counter) -
+                                           get<uint64_t>(before.properties, counter)) /
+                       seconds;
+            }
+        }
+        return 0.0;
+    };
+    if (options.json) {
+        json all = json::array();
+        for (const Pair& pair : second) {
+            json entry = pair_json(pair);
+            entry["rates"] = {{"left_to_right",
+                               {{"packets_per_second", rate(pair, "LeftToRightPackets")},
+                                {"bytes_per_second", rate(pair, "LeftToRightBytes")}}},
+                              {"right_to_left",
+                               {{"packets_per_second", rate(pair, "RightToLeftPackets")},
+                                {"bytes_per_second", rate(pair, "RightToLeftBytes")}}}};
+            all.push_back(entry);
+        }
+        std::cout << json{{"pairs", all}}.dump(2) << "\n";
+        return exit_ok;
+    }
+    Pager pager(options.pager);
+    auto side = [](const std::string& name, uint32_t ifindex, const std::string& oper) {
+        return name +
+               (ifindex ? " (ifindex " + std::to_string(ifindex) + ", " + oper + ")" : " (absent)");
+    };
+    for (size_t i = 0; i < second.size(); ++i) {
+        const Pair& pair = second[i];
+        const Properties& p = pair.properties;
+        const std::string mode = get<std::string>(p, "Mode");
+        const std::string error = get<std::string>(p, "Error");
+        std::cout << (i ? "\n" : "") << "● " << pair.label() << "\n"
+                  << "         Left: "
+                  << side(pair.left(), get<uint32_t>(p, "LeftIfindex"),
+                          get<std::string>(p, "LeftOperState"))
+                  << "\n        Right: "
+                  << side(pair.right(), get<uint32_t>(p, "RightIfindex"),
+                          get<std::string>(p, "RightOperState"))
+                  << "\n        State: " << coloured_state(get<std::string>(p, "State"), 0)
+                  << "\n         Mode: " << (mode.empty() ? "-" : mode) << "\n";
+        if (!error.empty()) {
+            std::cout << "        Error: " << error << "\n";
+        }
+        std::cout << std::fixed << std::setprecision(0)
+                  << "  Left->Right: " << get<uint64_t>(p, "LeftToRightPackets") << " packets, "
+                  << get<uint64_t>(p, "LeftToRightBytes") << " bytes; now "
+                  << rate(pair, "LeftToRightPackets") << " packets/s, "
+                  << rate(pair, "LeftToRightBytes") << " bytes/s\n"
+                  << "  Right->Left: " << get<uint64_t>(p, "RightToLeftPackets") << " packets, "
+                  << get<uint64_t>(p, "RightToLeftBytes") << " bytes; now "
+                  << rate(pair, "RightToLeftPackets") << " packets/s, "
+                  << rate(pair, "RightToLeftBytes") << " bytes/s\n"
+                  << "       Object: " << pair.path << "\n";
+    }
+    if (second.empty() && options.legend) {
+        std::cout << "No pairs.\n";
+    }
+    return exit_ok;
+}
+
+bool interactive(const Options& options) {
+    return options.ask_password && isatty(STDIN_FILENO);
+}
+
+int add(ManagerClient& manager, const Options& options) {
+    if (options.args.size() != 2) {
+        throw UsageError("add needs LEFT and RIGHT");
+    }
+    std::optional<PolkitAgent> agent;
+    if (interactive(options)) {
+        agent.emplace();
+    }
+    auto reply = manager.change("AddPair", options.args, interactive(options));
+    sdbus::ObjectPath path;
+    reply >> path;
+    if (options.json) {
+        std::cout
+            << json{{"left", options.args[0]}, {"right", options.args[1]}, {"path", path}}.dump(2)
+            << "\n";
+    } else {
+        std::cout << options.args[0] << "<->" << options.args[1] << ": " << path << "\n";
+    }
+    return exit_ok;
+}
+
+int remove(ManagerClient& manager, const Options& options) {
+    if (options.args.size() != 1) {
+        throw UsageError("remove needs one IFNAME");
+    }
+    // Which pair it was, for the message; NoSuchPair comes from here.
+    sdbus::ObjectPath path = manager.GetPair(options.args[0]);
+    std::optional<PolkitAgent> agent;
+    if (interactive(options)) {
+        agent.emplace();
+    }
+    manager.change("RemovePair", options.args, interactive(options));
+    if (options.json) {
+        std::cout << json{{"removed", path}}.dump(2) << "\n";
+    } else {
+        std::cout << "removed " << path << "\n";
+    }
+    return exit_ok;
+}
+
+int reload(ManagerClient& manager, const Options& options) {
+    if (!options.args.empty()) {
+        throw UsageError("reload takes no arguments");
+    }
+    std::optional<PolkitAgent> agent;
+    if (interactive(options)) {
+        agent.emplace();
+    }
+    manager.change("Reload", {}, interactive(options));
+    if (options.json) {
+        std::cout << json{{"reloaded", manager.ConfigFile()}}.dump(2) << "\n";
+    }
+    return exit_ok;
+}
+
+int monitor(sdbus::IConnection& connection, ManagerClient& manager, const Options& options) {
+    std::map<std::string, std::string> labels;  // path -> "left<->right"
+    auto say = [&](const json& event, const std::string& text) {
+        if (options.json) {
+            std::cout << event.dump() << std::endl;  // JSON Lines: one document per event
+        } else {
+            std::cout << text << std::endl;
+        }
+    };
+    // Subscribed before listing, so no change falls in between.
+    auto changes = connection.addMatch(
+        "type='signal',sender='org.xconnect',interface='org.freedesktop.DBus.Properties',"
+        "member='PropertiesChanged',path_namespace='/org/xconnect/pair'",
+        [&](sdbus::Message& message) {
+            std::string interface;
+            Properties changed;
+            message >> interface >> changed;
+            const std::string path = message.getPath();
+            json event{{"event", "changed"}, {"path", path}, {"pair", labels[path]}};
+            std::string text = "changed " + labels[path];
+            for (const auto& [name, value] : changed) {
+                std::string shown;
+                if (value.containsValueOfType<std::string>()) {
+                    shown = value.get<std::string>();
+                    event["properties"][name] = shown;
+                } else if (value.containsValueOfType<uint32_t>()) {
+                    event["properties"][name] = value.get<uint32_t>();
+                    shown = std::to_string(value.get<uint32_t>());
+                }
+                text += " " + name + "=" + shown;
+            }
+            say(event, text);
+        });
+    manager.on_added = [&](const sdbus::ObjectPath& path,
+                           const std::map<std::string, Properties>& interfaces) {
+        auto pair = interfaces.find(pair_interface);
+        if (pair == interfaces.end()) {
+            return;
+        }
+        const Pair added{path, pair->second};
+        labels[path] = added.label();
+        say({{"event", "added"}, {"pair", pair_json(added)}},
+            "added " + added.label() + " " + get<std::string>(added.properties, "State"));
+    };
+    manager.on_removed = [&](const sdbus::ObjectPath& path) {
+        say({{"event", "removed"}, {"path", path}, {"pair", labels[path]}},
+            "removed " + labels[path]);
+        labels.erase(path);
+    };
+    for (const Pair& pair : pairs_of(manager.GetManagedObjects())) {
+        labels[pair.path] = pair.label();
+        say({{"event", "existing"}, {"pair", pair_json(pair)}},
+            "existing " + pair.label() + " " + get<std::string>(pair.properties, "State"));
+    }
+    connection.enterEventLoop();  // until interrupted
+    return exit_ok;
+}
+
+// ------------------------------------------------------------------- main
+
+std::string usage() {
+    return "Usage: xconnectctl [OPTIONS] [COMMAND] [ARGS...]\n"
+           "Shows and changes the interface pairs xconnectd cross-connects (D-Bus org.xconnect).\n"
+           "\n"
+           "Commands:\n"
+           "  list                  table of pairs (the default): left, right, state, mode,\n"
+           "                        packets each way\n"
+           "  status [IFNAME...]    per pair: interfaces, ifindexes, operational states,\n"
+           "                        state, mode, error, counters and current rates\n"
+           "  add LEFT RIGHT        cross-connect two interfaces (they need not exist yet)\n"
+           "  remove IFNAME         remove the pair that holds IFNAME\n"
+           "  reload                re-read the config file and apply it\n"
+           "  monitor               print pairs, then one line per change, until interrupted\n"
+           "\n"
+           "Options:\n"
+           "      --json            JSON output: one document per command (JSON Lines for\n"
+           "                        monitor); keys are described in the README\n"
+           "      --no-legend       no column headers and count line\n"
+           "      --no-pager        do not pipe long output into a pager\n"
+           "      --no-ask-password never ask for a password (polkit interactive\n"
+           "                        authorization); asked only on a terminal anyway\n"
+           "  -h, --help            this help; COMMAND --help too\n"
+           "      --version         version\n"
+           "\n"
+           "Exit status:\n"
+           "  0 success; 1 other failure (e.g. a bad config file on reload);\n"
+           "  2 invalid argument (bad interface name, interface in use, usage);\n"
+           "  3 no such pair; 4 not authorised; 5 the daemon is not reachable.\n"
+           "\n"
+           "Unprivileged users need polkit's org.xconnect.manage-pairs (add, remove) or\n"
+           "org.xconnect.reload (reload); reading is open to everyone.\n";
+}
+
+Options parse(int argc, char** argv) {
+    Options options;
+    bool verb_seen = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--json") {
+            options.json = true;
+        } else if (arg == "--no-legend") {
+            options.legend = false;
+        } else if (arg == "--no-pager") {
+            options.pager = false;
+        } else if (arg == "--no-ask-password") {
+            options.ask_password = false;
+        } else if (arg == "-h" || arg == "--help") {
+            options.verb = "help";
+            return options;
+        } else if (arg == "--version") {
+            options.verb = "version";
+            return options;
+        } else if (arg.starts_with("-") && arg != "-") {
+            throw UsageError("unknown option " + arg);
+        } else if (!verb_seen) {
+            options.verb = arg;
+            verb_seen = true;
+        } else {
+            options.args.push_back(arg);
+        }
+    }
+    return options;
+}
+
+int fail(int code, const std::string& message) {
+    std::cerr << "xconnectctl: " << message << "\n";
+    return code;
+}
+
+int exit_code_of(const sdbus::Error& error) {
+    const std::string& name = error.getName();
+    if (name == "org.xconnect.Error.InvalidName" || name == "org.xconnect.Error.InUse" ||
+        name == "org.freedesktop.DBus.Error.InvalidArgs") {
+        return exit_invalid_argument;
+    }
+    if (name == "org.xconnect.Error.NoSuchPair") {
+        return exit_no_such_pair;
+    }
+    if (name == "org.freedesktop.DBus.Error.AccessDenied" ||
+        name == "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired") {
+        return exit_not_authorized;
+    }
+    if (name == "org.freedesktop.DBus.Error.ServiceUnknown" ||
+        name == "org.freedesktop.DBus.Error.NameHasNoOwner" ||
+        name == "org.freedesktop.DBus.Error.NoReply" ||
+        name == "org.freedesktop.DBus.Error.Disconnected" ||
+        name.find(".Spawn.") != std::string::npos) {
+        return exit_unreachable;
+    }
+    return exit_failure;
+}
+
+int run(int argc, char** argv) {
+    Options options;
+    try {
+        options = parse(argc, argv);
+    } catch (const UsageError& error) {
+        return fail(exit_invalid_argument, std::string(error.what()) + " (see --help)");
+    }
+    if (options.verb == "help" || (!options.args.empty() && options.args.front() == "--help")) {
+        std::cout << usage();
+        return exit_ok;
+    }
+    if (options.verb == "version") {
+        std::cout << "xconnectctl " << version << "\n";
+        return exit_ok;
+    }
+    std::unique_ptr<sdbus::IConnection> connection;
+    try {
+        connection = sdbus::createSystemBusConnection();
+    } catch (const sdbus::Error& error) {
+        return fail(exit_unreachable,
+                    "cannot reach the system bus (" + error.getMessage() +
+                        "). Start D-Bus (systemctl start dbus), or run the daemon without it: "
+                        "xconnectd --no-bus, and edit /etc/xconnect/xconnect.yaml");
+    }
+    try {
+        ManagerClient manager(*connection);
+        if (options.verb == "list") {
+            return list(manager, options);
+        }
+        if (options.verb == "status") {
+            return status(manager, options);
+        }
+        if (options.verb == "add") {
+            return add(manager, options);
+        }
+        if (options.verb == "remove") {
+            return remove(manager, options);
+        }
+        if (options.verb == "reload") {
+            return reload(manager, options);
+        }
+        if (options.verb == "monitor") {
+            return monitor(*connection, manager, options);
+        }
+        return fail(exit_invalid_argument, "unknown command " + options.verb + " (see --help)");
+    } catch (const UsageError& error) {
+        return fail(exit_invalid_argument, std::string(error.what()) + " (see --help)");
+    } catch (const sdbus::Error& error) {
+        const int code = exit_code_of(error);
+        if (code == exit_unreachable) {
+            return fail(code, "xconnectd is not reachable on the system bus (" +
+                                  error.getMessage() +
+                                  "). Start it: systemctl start xconnectd (or install it so that "
+                                  "D-Bus can start it: cmake --install build --prefix /usr)");
+        }
+        return fail(code, error.getMessage());
+    }
+}
+
+}  // namespace xconnect::ctl
+
+int main(int argc, char** argv) {
+    return xconnect::ctl::run(argc, argv);
+}

@@ -1,0 +1,185 @@
+// xconnectctl against the real daemon on a private bus with real polkitd
+// (the D-Bus tests' fixture): every verb, --json, exit codes, monitor.
+#include <gtest/gtest.h>
+
+#include "bus_fixture.hpp"
+
+namespace xconnect {
+namespace {
+
+using namespace test;
+
+const std::string xconnectctl = XCONNECTCTL_PATH;
+
+class XconnectctlTest : public BusTest {
+  protected:
+    // Runs xconnectctl (as `as`, if given) with `args`; status and output.
+    Outcome ctl(const std::string& args, const TestUser* as = nullptr) {
+        // No terminal on stdin: never a password prompt in a test.
+        return run((as ? as->run_as() : "") + xconnectctl + " " + args + " </dev/null");
+    }
+    // A --json document, checked by Python's json module: prints `expression`.
+    std::string json_query(const std::string& document, const std::string& expression) {
+        const fs::path file = config_dir_ / "out.json";
+        std::ofstream(file) << document;
+        return sh(
+            "/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); "
+            "print(" +
+            expression + ")' " + file.string());
+    }
+};
+
+TEST_F(XconnectctlTest, WithoutArgumentsItPrintsTheTable) {
+    EXPECT_EQ(ctl("add xconnect-1 xconnect-2").status, 0);
+    EXPECT_EQ(ctl("add xconnect-3 later-0").status, 0);
+    const Outcome table = ctl("");
+    ASSERT_EQ(table.status, 0) << table.output;
+    std::istringstream lines(table.output);
+    std::string header, first, second;
+    std::getline(lines, header);
+    std::getline(lines, first);
+    std::getline(lines, second);
+    EXPECT_EQ(header.rfind("LEFT", 0), 0u) << table.output;
+    for (const char* column : {"RIGHT", "STATE", "MODE", "LEFT->RIGHT", "RIGHT->LEFT"}) {
+        EXPECT_NE(header.find(column), std::string::npos) << column;
+    }
+    EXPECT_NE(first.find("xconnect-1"), std::string::npos);
+    EXPECT_NE(first.find("active"), std::string::npos);
+    EXPECT_NE(first.find("generic"), std::string::npos);
+    EXPECT_NE(second.find("pending"), std::string::npos);
+    EXPECT_NE(table.output.find("\n2 pairs listed.\n"), std::string::npos) << table.output;
+    EXPECT_EQ(table.output.find("\033["), std::string::npos) << "no colours into a pipe";
+    // Columns line up: RIGHT starts where the right names start.
+    EXPECT_EQ(header.find("RIGHT"), first.find("xconnect-2"));
+
+    const Outcome bare = ctl("list --no-legend");
+    EXPECT_EQ(bare.output.find("LEFT"), std::string::npos);
+    EXPECT_EQ(bare.output.find("listed"), std::string::npos);
+    EXPECT_EQ(std::count(bare.output.begin(), bare.output.end(), '\n'), 2);
+}
+
+TEST_F(XconnectctlTest, JsonIsOneDocumentWithStableKeys) {
+    const Outcome added = ctl("--json add xconnect-1 xconnect-2");
+    ASSERT_EQ(added.status, 0) << added.output;
+    EXPECT_EQ(json_query(added.output, "d[\"path\"]"), "/org/xconnect/pair/xconnect_2d1\n");
+
+    EXPECT_TRUE(reachable(1, "169.254.1.20"));
+    const Outcome listed = ctl("list --json");
+    ASSERT_EQ(listed.status, 0) << listed.output;
+    EXPECT_EQ(json_query(listed.output, "sorted(d[\"pairs\"][0].keys())"),
+              "['error', 'left', 'left_ifindex', 'left_oper_state', 'left_to_right', 'mode', "
+              "'path', 'right', 'right_ifindex', 'right_oper_state', 'right_to_left', "
+              "'state']\n");
+    EXPECT_EQ(json_query(listed.output, "d[\"pairs\"][0][\"state\"], d[\"pairs\"][0][\"mode\"]"),
+              "active generic\n");
+    EXPECT_EQ(json_query(listed.output, "d[\"pairs\"][0][\"left_to_right\"][\"packets\"] > 0"),
+              "True\n");
+
+    const Outcome status = ctl("status --json xconnect-2");
+    ASSERT_EQ(status.status, 0) << status.output;
+    EXPECT_EQ(
+        json_query(status.output,
+                   "len(d[\"pairs\"]), sorted(d[\"pairs\"][0][\"rates\"][\"left_to_right\"])"),
+        "1 ['bytes_per_second', 'packets_per_second']\n");
+    EXPECT_EQ(json_query(ctl("--json remove xconnect-1").output, "d[\"removed\"]"),
+              "/org/xconnect/pair/xconnect_2d1\n");
+    EXPECT_EQ(json_query(ctl("--json list").output, "d[\"pairs\"]"), "[]\n");
+}
+
+TEST_F(XconnectctlTest, StatusShowsEverythingAboutAPair) {
+    ctl("add xconnect-1 xconnect-2");
+    ctl("add xconnect-3 absent-0");
+    const Outcome status = ctl("status");
+    ASSERT_EQ(status.status, 0) << status.output;
+    for (const std::string& expected :
+         {std::string("● xconnect-1<->xconnect-2"),
+          "Left: xconnect-1 (ifindex " + std::to_string(host_ifindex("xconnect-1")) + ", up)",
+          std::string("State: active"), std::string("Mode: generic"), std::string("Left->Right: "),
+          std::string("packets/s"), std::string("● xconnect-3<->absent-0"),
+          std::string("Right: absent-0 (absent)"), std::string("State: pending"),
+          std::string("Object: /org/xconnect/pair/xconnect_2d3")}) {
+        EXPECT_NE(status.output.find(expected), std::string::npos) << expected << " not in:\n"
+                                                                   << status.output;
+    }
+    const Outcome one = ctl("status xconnect-2");
+    EXPECT_EQ(one.output.find("absent-0"), std::string::npos) << "only the pair asked for";
+}
+
+TEST_F(XconnectctlTest, ExitCodesTellWhatWentWrong) {
+    ctl("add xconnect-1 xconnect-2");
+    Outcome outcome = ctl("remove nope");
+    EXPECT_EQ(outcome.status, 3) << outcome.output;
+    EXPECT_NE(outcome.output.find("no pair holds interface nope"), std::string::npos);
+    outcome = ctl("add xconnect-2 xconnect-3");
+    EXPECT_EQ(outcome.status, 2) << outcome.output;
+    EXPECT_NE(outcome.output.find("already in pair xconnect-1<->xconnect-2"), std::string::npos);
+    outcome = ctl("add 'a b' xconnect-3");
+    EXPECT_EQ(outcome.status, 2) << outcome.output;
+    outcome = ctl("add xconnect-3");
+    EXPECT_EQ(outcome.status, 2) << outcome.output;
+    outcome = ctl("frobnicate");
+    EXPECT_EQ(outcome.status, 2) << outcome.output;
+
+    replace_by_rename(config_, "links: [\n");
+    outcome = ctl("reload");
+    EXPECT_EQ(outcome.status, 1) << outcome.output;
+    EXPECT_NE(outcome.output.find(config_.string() + ":"), std::string::npos) << outcome.output;
+
+    const std::string address = bus_->address();
+    outcome = run("DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent/socket " + xconnectctl);
+    EXPECT_EQ(outcome.status, 5) << outcome.output;
+    EXPECT_NE(outcome.output.find("Start D-Bus"), std::string::npos) << outcome.output;
+    EXPECT_EQ(ctl("").status, 0) << "the daemon is fine on the real address " << address;
+}
+
+TEST_F(XconnectctlTest, PolkitDecidesForUnprivilegedUsers) {
+    start_polkit();
+    ctl("add xconnect-1 xconnect-2");
+    Outcome refused = ctl("--no-ask-password add xconnect-3 xconnect-3", outsider_.get());
+    EXPECT_EQ(refused.status, 4) << refused.output;
+    EXPECT_NE(refused.output.find("Authentication is required for org.xconnect.manage-pairs"),
+              std::string::npos)
+        << refused.output;
+    refused = ctl("reload", outsider_.get());  // no terminal: never interactive
+    EXPECT_EQ(refused.status, 4) << refused.output;
+    EXPECT_EQ(ctl("list --no-legend", outsider_.get()).status, 0) << "reading is open";
+
+    EXPECT_EQ(ctl("add xconnect-3 xconnect-3", member_.get()).status, 0);
+    EXPECT_EQ(ctl("reload", member_.get()).status, 0);
+    EXPECT_EQ(ctl("remove xconnect-3", member_.get()).status, 0);
+    EXPECT_EQ(ctl("--json list").output.find("xconnect-3"), std::string::npos);
+}
+
+TEST_F(XconnectctlTest, MonitorSeesPairsComeChangeAndGo) {
+    ctl("add xconnect-1 xconnect-2");
+    DaemonProcess monitor(xconnectctl, {"monitor"}, nullptr, /*with_stdout=*/true);
+    ASSERT_NO_THROW(monitor.expect_log("existing xconnect-1<->xconnect-2 active"));
+    ctl("add xconnect-3 later-0");
+    ASSERT_NO_THROW(monitor.expect_log("added xconnect-3<->later-0 pending"));
+    auto ns4 = std::make_unique<Netns>("ns4");
+    add_veth("later-0", *ns4, "lp-0", "169.254.1.40/24");
+    const std::string changed = monitor.expect_log("changed xconnect-3<->later-0 ");
+    EXPECT_NE(changed.find("State=active"), std::string::npos) << changed;
+    EXPECT_NE(changed.find("RightIfindex="), std::string::npos) << changed;
+    ctl("remove later-0");
+    ASSERT_NO_THROW(monitor.expect_log("removed xconnect-3<->later-0"));
+
+    DaemonProcess json_monitor(xconnectctl, {"--json", "monitor"}, nullptr, true);
+    const std::string existing = json_monitor.expect_log("\"event\":\"existing\"");
+    EXPECT_NE(existing.find("\"left\":\"xconnect-1\""), std::string::npos) << existing;
+    ctl("remove xconnect-1");
+    const std::string removed = json_monitor.expect_log("\"event\":\"removed\"");
+    EXPECT_NE(removed.find("\"pair\":\"xconnect-1<->xconnect-2\""), std::string::npos) << removed;
+}
+
+TEST_F(XconnectctlTest, HelpAndVersion) {
+    for (const char* args : {"--help", "add --help", "-h"}) {
+        const Outcome help = ctl(args);
+        EXPECT_EQ(help.status, 0);
+        EXPECT_NE(help.output.find("Exit status:"), std::string::npos) << args;
+    }
+    EXPECT_EQ(ctl("--version").output, "xconnectctl 0.1.0\n");
+}
+
+}  // namespace
+}  // namespace xconnect
