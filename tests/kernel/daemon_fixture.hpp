@@ -5,9 +5,11 @@
 // one, its config file in a private directory. Everything is removed in
 // TearDown, also when a test fails.
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/bpf.h>
 #include <net/if.h>
 #include <unistd.h>
 
@@ -35,6 +37,18 @@ inline void replace_by_rename(const fs::path& file, const std::string& text) {
     const fs::path temporary = file.string() + ".tmp";
     write_whole(temporary, text, O_CREAT | O_TRUNC);
     fs::rename(temporary, file);
+}
+
+// Someone else's XDP program ("return XDP_PASS"), loaded, not attached.
+inline UniqueFd load_foreign_xdp_program() {
+    const bpf_insn pass[] = {
+        {.code = BPF_ALU64 | BPF_MOV | BPF_K,
+         .dst_reg = 0,
+         .src_reg = 0,
+         .off = 0,
+         .imm = XDP_PASS},
+        {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0}};
+    return UniqueFd(bpf_prog_load(BPF_PROG_TYPE_XDP, "foreign", "GPL", pass, 2, nullptr));
 }
 
 // The original demo's topology: xconnect-N in a "host" namespace where the

@@ -106,15 +106,8 @@ TEST_F(DaemonTest, TapOfAVmForwardsBothWaysWithAVeth) {
 }
 
 TEST_F(DaemonTest, ForeignXdpProgramIsLeftAloneAndThePairFails) {
-    // Someone else's program: "return XDP_PASS", attached the legacy way.
-    const bpf_insn pass[] = {
-        {.code = BPF_ALU64 | BPF_MOV | BPF_K,
-         .dst_reg = 0,
-         .src_reg = 0,
-         .off = 0,
-         .imm = XDP_PASS},
-        {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0}};
-    UniqueFd foreign(bpf_prog_load(BPF_PROG_TYPE_XDP, "foreign", "GPL", pass, 2, nullptr));
+    // Someone else's program, attached the legacy way.
+    UniqueFd foreign = load_foreign_xdp_program();
     ASSERT_TRUE(foreign) << "bpf_prog_load";
     {
         NetnsScope inside(*host_);
