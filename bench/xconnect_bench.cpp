@@ -323,6 +323,9 @@ std::vector<Rate> forwarding(const Settings& settings, Topology& topology) {
         Rate rate{"xconnectd-" + mode + "+" + std::to_string(others), 64, {}};
         for (int rep = 0; rep < settings.repetitions(); ++rep) {
             auto forwarding = xconnectd(topology, config, mode, all_active);
+            // Steady state: the kernel's deferred work after thousands of
+            // attaches (and the previous daemon's detaches) settles first.
+            std::this_thread::sleep_for(seconds(2));
             rate.mpps.push_back(measure_mpps(settings, topology, sink, 64));
         }
         topology.gro(false);
