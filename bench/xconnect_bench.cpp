@@ -32,7 +32,9 @@
 #include "bench.skel.h"
 #include "common/unique_fd.hpp"
 #include "daemon_process.hpp"
+#include "frames.hpp"
 #include "generator.hpp"
+#include "loader/kernel_dataplane.hpp"
 #include "netlink/links.hpp"
 #include "netns.hpp"
 #include "system_bus.hpp"
@@ -180,6 +182,53 @@ struct Topology {
     // generator's XDP transmit into a veth needs it on the peer.
     void gro(bool on) { sh(mid.exec() + "ethtool -K m0 gro " + (on ? "on" : "off")); }
 };
+
+// ------------------------------------------------------- program costs
+
+// What each program costs per frame on its own: BPF_PROG_TEST_RUN runs it
+// `repeat` times on one frame and reports the mean (the redirect itself is
+// not carried out). The difference between xconnect's program and the bare
+// one is the price of the counters.
+struct ProgramCost {
+    double bare_ns = 0;
+    double xconnect_ns = 0;
+};
+
+double mean_run_ns(int program_fd, uint32_t ingress) {
+    const test::Frame frame = test::ipv4_udp_frame({2, 0, 0, 0, 0, 1}, {2, 0, 0, 0, 0, 2}, 64, 1);
+    xdp_md context{};
+    context.data_end = static_cast<uint32_t>(frame.size());
+    context.ingress_ifindex = ingress;
+    std::vector<double> means;
+    for (int round = 0; round < 5; ++round) {
+        LIBBPF_OPTS(bpf_test_run_opts, options, .data_in = frame.data(),
+                    .data_size_in = static_cast<uint32_t>(frame.size()), .ctx_in = &context,
+                    .ctx_size_in = sizeof context, .repeat = 2000000);
+        if (bpf_prog_test_run_opts(program_fd, &options) != 0 || options.retval != XDP_REDIRECT) {
+            throw std::runtime_error("BPF_PROG_TEST_RUN of a redirect program");
+        }
+        means.push_back(options.duration);
+    }
+    std::sort(means.begin(), means.end());
+    return means[means.size() / 2];
+}
+
+ProgramCost program_cost(Topology& topology) {
+    NetnsScope inside(topology.mid);  // ifindexes and DEVMAP entries resolve here
+    const uint32_t m0 = if_nametoindex("m0");
+    const uint32_t m1 = if_nametoindex("m1");
+    Skeleton bare = load_skeleton();
+    if (bpf_map_update_elem(bpf_map__fd(bare->maps.bare_ports), &m0, &m1, BPF_ANY) != 0) {
+        throw std::runtime_error("bare redirect map");
+    }
+    KernelDataplane xconnect;
+    xconnect.connect(m0, m1);
+    ProgramCost cost;
+    cost.bare_ns = mean_run_ns(bpf_program__fd(bare->progs.bare_redirect), m0);
+    cost.xconnect_ns = mean_run_ns(xconnect.program_fd(), m0);
+    xconnect.disconnect(m0);
+    return cost;
+}
 
 // ------------------------------------------------------------ forwarding
 
@@ -646,7 +695,8 @@ Target latency_target(const std::string& what, const std::map<std::string, Laten
                 " ms (first pair on the machine: " + two_places(cold.percentile(99)) + " ms)"};
 }
 
-int report(const Settings& settings, const std::vector<Rate>& rates, const ControlPlane& control) {
+int report(const Settings& settings, const std::vector<Rate>& rates, const ControlPlane& control,
+           const ProgramCost& cost) {
     std::ostringstream table;
     table << "| method | frame | Mpps (median) | min | max | vs bare (same mode) | vs bridge |\n"
           << "|---|---|---|---|---|---|---|\n";
@@ -668,6 +718,10 @@ int report(const Settings& settings, const std::vector<Rate>& rates, const Contr
                       : "")
               << " |\n";
     }
+    table << "\n| program alone (BPF_PROG_TEST_RUN, 64 B, median of 5 x 2M runs) | ns per frame |\n"
+          << "|---|---|\n| bare `bpf_redirect_map` | " << two_places(cost.bare_ns) << " |\n"
+          << "| xconnect (redirect + per-CPU counters) | " << two_places(cost.xconnect_ns)
+          << " |\n";
     table << "\n| control plane | p50 | p99 |\n|---|---|---|\n";
     for (const Latency* latency : latencies(control)) {
         table << "| " << latency->what << " (" << latency->ms.size() << " trials) | "
@@ -758,6 +812,8 @@ int report(const Settings& settings, const std::vector<Rate>& rates, const Contr
          << ", \"converged_from_first_s\": " << control.burst_from_start_s
          << ", \"converged_after_last_s\": " << control.burst_from_end_s << "},\n"
          << "    \"idle_wakeups_per_s\": " << control.idle_wakeups_per_s << "\n  },\n"
+         << "  \"program_ns_per_frame\": {\"bare\": " << cost.bare_ns
+         << ", \"xconnect\": " << cost.xconnect_ns << "},\n"
          << "  \"targets\": [\n";
     for (size_t i = 0; i < targets.size(); ++i) {
         json << "    {\"target\": \"" << targets[i].text << "\", \"measured\": \""
@@ -805,9 +861,10 @@ int report(const Settings& settings, const std::vector<Rate>& rates, const Contr
 int run(const Settings& settings) {
     fs::create_directories(settings.out_dir);
     Topology topology;
+    const ProgramCost cost = program_cost(topology);
     const std::vector<Rate> rates = forwarding(settings, topology);
     const ControlPlane control = control_plane(settings, topology);
-    return report(settings, rates, control);
+    return report(settings, rates, control, cost);
 }
 
 }  // namespace xconnect::bench
