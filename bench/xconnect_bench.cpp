@@ -56,7 +56,7 @@ struct Settings {
     fs::path scratch_dir;  // config files and batches, removed at the end
     std::string self;      // this binary, for the generator subprocess
     int generator_cpu = 0;
-    int repetitions() const { return quick ? 1 : 3; }
+    int repetitions() const { return quick ? 1 : 5; }
     milliseconds measure_time() const { return quick ? milliseconds(1000) : milliseconds(3000); }
     std::vector<size_t> sizes() const {
         return quick ? std::vector<size_t>{64} : std::vector<size_t>{64, 1500};
@@ -327,26 +327,32 @@ std::vector<Rate> forwarding(const Settings& settings, Topology& topology) {
     std::vector<Rate> rates;
     Sink sink(topology.sink_ns, "s0");
     for (size_t size : settings.sizes()) {
-        // The ceiling: what the generator delivers into m0, dropped right there.
-        Rate ceiling{"ceiling", size, {}};
-        {
-            Sink at_m0(topology.mid, "m0");
-            for (int rep = 0; rep < settings.repetitions(); ++rep) {
-                ceiling.mpps.push_back(measure_mpps(settings, topology, at_m0, size));
+        // Repetitions interleave the methods, so that a slow spell of this
+        // (shared) machine falls on all of them rather than on one.
+        std::vector<Rate> round{{"ceiling", size, {}}};
+        for (const auto& [name, forwarder] : methods) {
+            round.push_back({name, size, {}});
+        }
+        for (int rep = 0; rep < settings.repetitions(); ++rep) {
+            {
+                // The ceiling: what the generator delivers into m0, dropped right there.
+                Sink at_m0(topology.mid, "m0");
+                round[0].mpps.push_back(measure_mpps(settings, topology, at_m0, size));
+            }
+            for (size_t m = 0; m < methods.size(); ++m) {
+                const auto& [name, forwarder] = methods[m];
+                const bool native_xdp = name.ends_with("native");
+                topology.gro(!native_xdp);
+                {
+                    auto forwarding = forwarder(topology);
+                    round[m + 1].mpps.push_back(measure_mpps(settings, topology, sink, size));
+                }
+                topology.gro(false);
             }
         }
-        rates.push_back(ceiling);
-        std::cerr << "ceiling " << size << "B: " << two_places(ceiling.median()) << " Mpps\n";
-        for (const auto& [name, forwarder] : methods) {
-            const bool native_xdp = name.ends_with("native");
-            topology.gro(!native_xdp);
-            Rate rate{name, size, {}};
-            for (int rep = 0; rep < settings.repetitions(); ++rep) {
-                auto forwarding = forwarder(topology);
-                rate.mpps.push_back(measure_mpps(settings, topology, sink, size));
-            }
-            topology.gro(false);
-            std::cerr << name << " " << size << "B: " << two_places(rate.median()) << " Mpps\n";
+        for (const Rate& rate : round) {
+            std::cerr << rate.method << " " << size << "B: " << two_places(rate.median())
+                      << " Mpps\n";
             rates.push_back(rate);
         }
     }
