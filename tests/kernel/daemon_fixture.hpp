@@ -124,4 +124,18 @@ class DaemonTest : public testing::Test {
     std::unique_ptr<DaemonProcess> daemon_;
 };
 
+// The daemon running with xconnect-1 <-> xconnect-2 active.
+class ConnectedTest : public DaemonTest {
+  protected:
+    void SetUp() override {
+        DaemonTest::SetUp();
+        if (IsSkipped() || HasFatalFailure()) {
+            return;
+        }
+        start_daemon("links:\n  xconnect-1: xconnect-2\n");
+        expect_log("xconnect-1<->xconnect-2: added, active (generic)");
+        expect_applied();
+    }
+};
+
 }  // namespace xconnect::test

@@ -129,20 +129,6 @@ TEST_F(DaemonTest, ForeignXdpProgramIsLeftAloneAndThePairFails) {
     EXPECT_TRUE(unreachable(1, "169.254.1.20"));
 }
 
-// The daemon running with xconnect-1 <-> xconnect-2 active.
-class ConnectedTest : public DaemonTest {
-  protected:
-    void SetUp() override {
-        DaemonTest::SetUp();
-        if (IsSkipped() || HasFatalFailure()) {
-            return;
-        }
-        start_daemon("links:\n  xconnect-1: xconnect-2\n");
-        expect_log("xconnect-1<->xconnect-2: added, active");
-        expect_applied();
-    }
-};
-
 class FrameTest : public ConnectedTest {
   protected:
     void SetUp() override {

@@ -195,18 +195,8 @@ TEST_F(BurstTest, OverrunIsRepairedByAResync) {
     EXPECT_TRUE(daemon_->logged("receive buffer overrun")) << daemon_->log_text();
 }
 
-class InterferenceTest : public LinkTrackingTest {
-  protected:
-    void SetUp() override {
-        LinkTrackingTest::SetUp();
-        if (IsSkipped() || HasFatalFailure()) {
-            return;
-        }
-        start_daemon("links:\n  xconnect-1: xconnect-2\n");
-        expect_log("xconnect-1<->xconnect-2: added, active (generic)");
-        expect_applied();
-    }
-};
+// Someone else meddles with an active pair's interfaces.
+using InterferenceTest = ConnectedTest;
 
 TEST_F(InterferenceTest, OurProgramRemovedBySomeoneElseIsReportedNotFought) {
     sh(host_->ip() + "link set dev xconnect-2 xdpgeneric off");
