@@ -60,8 +60,8 @@ void authorized(const sdbus::IObject& object, PolkitAuthorizer& authorizer, cons
     auto pending = std::make_shared<sdbus::Result<Results...>>(std::move(result));
     authorizer.check(
         caller.sender, caller.allows_interaction, action,
-        [pending, change = std::move(change), sender = caller.sender, what,
-         action](std::optional<sdbus::Error> refusal) mutable {
+        [pending, change = std::move(change), sender = caller.sender,
+         what](std::optional<sdbus::Error> refusal) mutable {
             if (refusal) {
                 log::notice("D-Bus: ", what, " by ", sender, " refused: ", refusal->getMessage());
                 pending->returnError(*refusal);
