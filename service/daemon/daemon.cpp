@@ -37,6 +37,7 @@ std::string summary(const std::vector<PairStatus>& pairs) {
 Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
     : io_(io),
       options_(std::move(options)),
+      dataplane_(options_.state_dir.value_or(ProgramPins::default_directory())),
       engine_(dataplane_, EngineOptions{.default_mode = options_.xdp_mode}),
       store_(options_.config_file),
       control_(engine_, store_),
@@ -49,6 +50,7 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
     watcher_ = std::make_unique<ConfigWatcher>(io_, options_.config_file, config_settle_time,
                                                [this] { config_file_changed(); });
     reload("start");
+    dataplane_.release_earlier_programs();
     if (!options_.no_bus) {
         dbus_ = DbusService::start(io_, engine_, control_);
     }

@@ -365,8 +365,7 @@ TEST_F(BusTest, IntrospectionMatchesTheContract) {
 TEST_F(DaemonTest, WithNoBusReachableItSaysSoOnceAndRunsFromTheFile) {
     ::setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/xconnect-test-socket", 1);
     replace_by_rename(config_, "links:\n  xconnect-1: xconnect-2\n");
-    daemon_ = std::make_unique<DaemonProcess>(
-        XCONNECTD_PATH, std::vector<std::string>{"--config", config_.string()}, host_.get());
+    daemon_ = start_xconnectd({"--config", config_.string()});
     ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
     expect_log("D-Bus: no system bus");
     EXPECT_TRUE(reachable(1, "169.254.1.20"));

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/unique_fd.hpp"
+#include "unit_capabilities.hpp"
 
 namespace xconnect::test {
 
@@ -45,9 +46,10 @@ SystemBus::SystemBus(const Netns& netns, const std::vector<std::string>& xconnec
     fs::permissions(directory_, fs::perms::owner_all | fs::perms::group_read |
                                     fs::perms::group_exec | fs::perms::others_read |
                                     fs::perms::others_exec);
-    std::string exec = XCONNECTD_PATH;
-    for (const std::string& arg : xconnectd_args) {
-        exec += " " + arg;
+    // Activated under exactly the capabilities the unit grants.
+    std::string exec;
+    for (const std::string& word : xconnectd_as_the_unit_runs_it(xconnectd_args)) {
+        exec += (exec.empty() ? "" : " ") + word;
     }
     write_file(directory_ / "services" / "org.xconnect.service",
                "[D-BUS Service]\nName=org.xconnect\nExec=" + exec + "\nUser=root\n",
