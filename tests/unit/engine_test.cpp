@@ -443,6 +443,19 @@ TEST_F(EngineTest, KernelsFullMapIsReportedAsSuch) {
     EXPECT_EQ(kernel.redirects, (std::map<uint32_t, uint32_t>{{1, 2}, {2, 1}}));
 }
 
+TEST_F(EngineTest, ConnectFailureNamesTheInterfacesAndRollsBack) {
+    engine.set_links({nic(1, "eth0"), nic(2, "eth1")});
+    kernel.gone.insert(2);  // deleted between the attach and the map update
+    engine.apply({pair("eth0", "eth1")});
+    const PairStatus refused = status("eth0");
+    EXPECT_EQ(refused.state, PairState::failed);
+    EXPECT_EQ(refused.error,
+              "eth0 to eth1: redirect to ifindex 2 on ifindex 1: bpf_map_update_elem: Invalid "
+              "argument (EINVAL)");
+    EXPECT_TRUE(kernel.attached.empty());
+    EXPECT_TRUE(kernel.redirects.empty());
+}
+
 TEST_F(EngineTest, AutoModeUsesNativeWhereTheDriverHasIt) {
     engine.set_links({nic(1, "eth0"), nic(2, "eth1"), nic(3, "eth2"), nic(4, "eth3")});
     kernel.no_native.insert(4);
