@@ -325,9 +325,8 @@ void Engine::bring_up(Record& record, const LinkInfo& left, const LinkInfo& righ
         if (error.error_number() == E2BIG) {
             // The kernel's word for a full map; ours is checked first, so
             // entries we do not know of (or a smaller map) filled it.
-            reason += " (a map of the XDP program is full: it holds " +
-                      std::to_string(dataplane_.port_capacity()) + " interfaces (XC_MAX_PORTS), " +
-                      std::to_string(ports_in_use_) + " of them ours)";
+            reason += " (the XDP program's maps are full: they hold " +
+                      std::to_string(dataplane_.port_capacity()) + " interfaces, XC_MAX_PORTS)";
         }
         // Tried again on a reload or when an interface is recreated.
         fail(record, reason, RetryHold{left.ifindex, right.ifindex, {}});

@@ -434,8 +434,8 @@ TEST_F(EngineTest, KernelsFullMapIsReportedAsSuch) {
     const PairStatus refused = status("eth2");
     EXPECT_EQ(refused.state, PairState::failed);
     EXPECT_NE(refused.error.find("(E2BIG)"), std::string::npos) << refused.error;
-    EXPECT_NE(refused.error.find("a map of the XDP program is full: it holds 4096 interfaces "
-                                 "(XC_MAX_PORTS)"),
+    EXPECT_NE(refused.error.find("(the XDP program's maps are full: they hold 4096 interfaces, "
+                                 "XC_MAX_PORTS)"),
               std::string::npos)
         << refused.error;
     EXPECT_FALSE(kernel.attached.contains(3)) << "no half-attached pair";
