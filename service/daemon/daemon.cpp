@@ -115,6 +115,8 @@ void Daemon::watch_for_bus() {
                      DbusService::bus_name, " until restarted");
         return;
     }
+    BusWatcher::forget_bus_guid();
+    log::debug("D-Bus: waiting for ", socket->string(), " to come back");
     try {
         bus_watcher_ = std::make_unique<BusWatcher>(io_, *socket, [this] { return try_bus(); });
     } catch (const std::exception& error) {
@@ -133,6 +135,7 @@ bool Daemon::try_bus() {
         return false;
     }
     if (!dbus_) {
+        log::debug("D-Bus: the system bus is not back yet");
         return false;
     }
     // Called from the watcher's own handler.

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "common/error.hpp"
@@ -52,6 +53,25 @@ std::optional<std::filesystem::path> BusWatcher::system_bus_socket() {
         }
     }
     return std::nullopt;
+}
+
+void BusWatcher::forget_bus_guid() {
+    const char* configured = std::getenv("DBUS_SYSTEM_BUS_ADDRESS");
+    if (configured == nullptr) {
+        return;
+    }
+    std::string address = configured;
+    for (size_t guid; (guid = address.find("guid=")) != std::string::npos;) {
+        size_t end = address.find_first_of(",;", guid);
+        size_t start = guid;
+        if (start > 0 && address[start - 1] == ',') {
+            --start;  // the separator before it ...
+        } else if (end != std::string::npos && address[end] == ',') {
+            ++end;  // ... or, first of its keys, the one after it
+        }
+        address.erase(start, end == std::string::npos ? std::string::npos : end - start);
+    }
+    ::setenv("DBUS_SYSTEM_BUS_ADDRESS", address.c_str(), 1);
 }
 
 BusWatcher::BusWatcher(boost::asio::io_context& io, std::filesystem::path socket,

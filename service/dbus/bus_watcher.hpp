@@ -22,6 +22,11 @@ class BusWatcher {
     // the default); nullopt when it names none (abstract socket, TCP).
     static std::optional<std::filesystem::path> system_bus_socket();
 
+    // dbus-daemon hands what it activates an address with its guid, and
+    // sd-bus refuses (EPERM) a bus whose guid differs: a restarted bus has a
+    // new one. Drops the guid from DBUS_SYSTEM_BUS_ADDRESS.
+    static void forget_bus_guid();
+
     // Watches `socket`; calls `try_connect` now and then as described above
     // until it returns true. Throws SystemError if it cannot watch.
     BusWatcher(boost::asio::io_context& io, std::filesystem::path socket,

@@ -20,10 +20,8 @@ std::unique_ptr<DbusService> DbusService::start(boost::asio::io_context& io, Eng
     try {
         connection = sdbus::createSystemBusConnection();
     } catch (const sdbus::Error& error) {
-        if (!quiet) {
-            log::warning("D-Bus: no system bus (", error.getMessage(),
-                         "); running file-driven until it appears");
-        }
+        log::emit(quiet ? log::Level::debug : log::Level::warning, "D-Bus: no system bus (",
+                  error.getMessage(), ")", quiet ? "" : "; running file-driven until it appears");
         return nullptr;
     }
     std::unique_ptr<DbusService> service(new DbusService(engine, control, std::move(connection)));
