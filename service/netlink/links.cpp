@@ -6,6 +6,7 @@
 #include <linux/rtnetlink.h>
 
 #include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <vector>
 
@@ -69,7 +70,41 @@ int collect_link(const nlmsghdr* message, void* data) {
     return MNL_CB_OK;
 }
 
+// mnl_cb_run() callback for parse_link_datagram().
+int collect_event(const nlmsghdr* message, void* data) {
+    auto& events = *static_cast<std::vector<LinkEvent>*>(data);
+    if (message->nlmsg_type == RTM_NEWLINK) {
+        if (auto link = parse_link(message)) {
+            events.push_back({LinkEvent::Kind::changed, std::move(*link)});
+        }
+    } else if (message->nlmsg_type == RTM_DELLINK &&
+               message->nlmsg_len >= NLMSG_LENGTH(sizeof(ifinfomsg))) {
+        const auto* header = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(message));
+        if (header->ifi_family == AF_UNSPEC) {
+            LinkInfo removed;
+            removed.ifindex = static_cast<uint32_t>(header->ifi_index);
+            events.push_back({LinkEvent::Kind::removed, std::move(removed)});
+        }
+    }
+    return MNL_CB_OK;
+}
+
+// A string attribute's text up to its first NUL or its end: the kernel
+// terminates them, but a message need not (MNL_TYPE_STRING does not check).
+std::string attribute_text(const nlattr* attribute) {
+    const auto* text = static_cast<const char*>(mnl_attr_get_payload(attribute));
+    return std::string(text, strnlen(text, mnl_attr_get_payload_len(attribute)));
+}
+
 }  // namespace
+
+ParsedDatagram parse_link_datagram(const char* data, size_t length) {
+    ParsedDatagram parsed;
+    if (mnl_cb_run(data, length, 0, 0, collect_event, &parsed.events) < 0) {
+        parsed.error = errno;
+    }
+    return parsed;
+}
 
 std::optional<LinkInfo> parse_link(const nlmsghdr* message) {
     if ((message->nlmsg_type != RTM_NEWLINK && message->nlmsg_type != RTM_DELLINK) ||
@@ -90,7 +125,7 @@ std::optional<LinkInfo> parse_link(const nlmsghdr* message) {
     }
     LinkInfo link;
     link.ifindex = static_cast<uint32_t>(header->ifi_index);
-    link.name = mnl_attr_get_str(name);
+    link.name = attribute_text(name);
     if (const nlattr* oper = attributes[IFLA_OPERSTATE];
         oper != nullptr && mnl_attr_validate(oper, MNL_TYPE_U8) == 0) {
         link.oper_state = oper_state_from_kernel(mnl_attr_get_u8(oper));
@@ -103,7 +138,7 @@ std::optional<LinkInfo> parse_link(const nlmsghdr* message) {
         if (mnl_attr_parse_nested(linkinfo, collect_attribute<IFLA_INFO_MAX>, info) >= 0 &&
             info[IFLA_INFO_KIND] != nullptr &&
             mnl_attr_validate(info[IFLA_INFO_KIND], MNL_TYPE_STRING) == 0) {
-            link.kind = mnl_attr_get_str(info[IFLA_INFO_KIND]);
+            link.kind = attribute_text(info[IFLA_INFO_KIND]);
         }
     }
     return link;
