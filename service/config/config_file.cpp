@@ -310,11 +310,12 @@ std::vector<PairSpec> load_config(const std::filesystem::path& file) {
     if (status.st_size > static_cast<off_t>(max_config_bytes)) {
         refuse_size(name, std::to_string(status.st_size));
     }
-    // One byte more than allowed tells a file that grew since fstat.
-    std::string text(max_config_bytes + 1, '\0');
-    size_t length = 0;
-    while (length < text.size()) {
-        const ssize_t got = ::read(fd.get(), text.data() + length, text.size() - length);
+    // Bounded whatever fstat said: a file may grow while it is read.
+    std::string text;
+    text.reserve(static_cast<size_t>(status.st_size));
+    std::array<char, 64 * 1024> chunk;
+    for (;;) {
+        const ssize_t got = ::read(fd.get(), chunk.data(), chunk.size());
         if (got < 0) {
             if (errno == EINTR) {
                 continue;
@@ -324,12 +325,11 @@ std::vector<PairSpec> load_config(const std::filesystem::path& file) {
         if (got == 0) {
             break;
         }
-        length += static_cast<size_t>(got);
+        text.append(chunk.data(), static_cast<size_t>(got));
+        if (text.size() > max_config_bytes) {
+            refuse_size(name, "more than " + std::to_string(max_config_bytes));
+        }
     }
-    if (length > max_config_bytes) {
-        refuse_size(name, "more than " + std::to_string(max_config_bytes));
-    }
-    text.resize(length);
     return parse_config(text, name);
 }
 

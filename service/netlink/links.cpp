@@ -5,6 +5,7 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -70,9 +71,8 @@ int collect_link(const nlmsghdr* message, void* data) {
     return MNL_CB_OK;
 }
 
-// mnl_cb_run() callback for parse_link_datagram().
-int collect_event(const nlmsghdr* message, void* data) {
-    auto& events = *static_cast<std::vector<LinkEvent>*>(data);
+// One RTM_NEWLINK or RTM_DELLINK message, as an event (other kinds: none).
+void add_event(const nlmsghdr* message, std::vector<LinkEvent>& events) {
     if (message->nlmsg_type == RTM_NEWLINK) {
         if (auto link = parse_link(message)) {
             events.push_back({LinkEvent::Kind::changed, std::move(*link)});
@@ -86,7 +86,6 @@ int collect_event(const nlmsghdr* message, void* data) {
             events.push_back({LinkEvent::Kind::removed, std::move(removed)});
         }
     }
-    return MNL_CB_OK;
 }
 
 // A string attribute's text up to its first NUL or its end: the kernel
@@ -98,10 +97,47 @@ std::string attribute_text(const nlattr* attribute) {
 
 }  // namespace
 
+// Walks the messages itself rather than with mnl_cb_run(): libmnl 1.0.4's
+// mnl_nlmsg_ok() compares the length as a signed int, so a message claiming
+// 2^31 bytes or more passes and the walk jumps out of the buffer (fuzz-netlink
+// found it). Otherwise the same rules: NLMSG_DONE and an ACK stop, NLMSG_ERROR
+// and an interrupted dump are errors, other control messages are skipped.
 ParsedDatagram parse_link_datagram(const char* data, size_t length) {
     ParsedDatagram parsed;
-    if (mnl_cb_run(data, length, 0, 0, collect_event, &parsed.events) < 0) {
-        parsed.error = errno;
+    size_t offset = 0;
+    std::vector<char> padded;
+    while (length - offset >= sizeof(nlmsghdr)) {
+        const auto* message = reinterpret_cast<const nlmsghdr*>(data + offset);
+        const size_t message_length = message->nlmsg_len;
+        if (message_length < sizeof(nlmsghdr) || message_length > length - offset) {
+            parsed.error = EBADMSG;  // a length that does not fit the datagram
+            break;
+        }
+        // libmnl walks attributes up to the aligned end of the message: a
+        // datagram that stops short of it is parsed from a zero-padded copy.
+        if (NLMSG_ALIGN(message_length) > length - offset) {
+            padded.assign(NLMSG_ALIGN(message_length), '\0');
+            std::memcpy(padded.data(), message, message_length);
+            message = reinterpret_cast<const nlmsghdr*>(padded.data());
+        }
+        if (message->nlmsg_flags & NLM_F_DUMP_INTR) {
+            parsed.error = EINTR;
+            break;
+        }
+        if (message->nlmsg_type >= NLMSG_MIN_TYPE) {
+            add_event(message, parsed.events);
+        } else if (message->nlmsg_type == NLMSG_DONE) {
+            break;
+        } else if (message->nlmsg_type == NLMSG_ERROR) {
+            if (message_length < NLMSG_LENGTH(sizeof(nlmsgerr))) {
+                parsed.error = EBADMSG;
+            } else {
+                const auto* error = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(message));
+                parsed.error = error->error < 0 ? -error->error : error->error;  // 0: an ACK
+            }
+            break;
+        }
+        offset += std::min(NLMSG_ALIGN(message_length), length - offset);
     }
     return parsed;
 }

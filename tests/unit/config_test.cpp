@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -75,10 +76,25 @@ void PrintTo(const BadFile& file, std::ostream* out) {
 
 class BadConfigTest : public testing::TestWithParam<BadFile> {};
 
+// With XCONNECT_WRITE_CONFIG_SEEDS=DIR, each case up to 64 KiB is also
+// written to DIR/refused-N.yaml: how tests/fuzz/config/ got its refusal seeds
+// (re-run to refresh them after adding a case).
+void write_seed(const std::string& text) {
+    const char* directory = std::getenv("XCONNECT_WRITE_CONFIG_SEEDS");
+    if (directory == nullptr || text.size() > 64 * 1024) {
+        return;
+    }
+    const std::string name = testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::ofstream(std::filesystem::path(directory) /
+                  ("refused-" + name.substr(name.rfind('/') + 1) + ".yaml"))
+        << text;
+}
+
 TEST_P(BadConfigTest, IsRefusedWithFileLineAndReason) {
     const std::string message = error_for(GetParam().text);
     EXPECT_NE(message.find(GetParam().expected), std::string::npos)
         << "message: " << message << "\nexpected to contain: " << GetParam().expected;
+    write_seed(GetParam().text);
 }
 
 INSTANTIATE_TEST_SUITE_P(
