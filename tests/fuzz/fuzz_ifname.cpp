@@ -131,8 +131,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string_view name(reinterpret_cast<const char*>(data), size);
     const std::optional<std::string> reason = xconnect::invalid_interface_name_reason(name);
     const std::string shown = xconnect::valid_utf8(name);
-    FUZZ_CHECK(reason.has_value() != expected_valid(name), "%s for \"%s\"",
-               reason ? reason->c_str() : "accepted", shown.c_str());
+    FUZZ_CHECK(reason.has_value() != expected_valid(name), "%s for %s",
+               reason ? reason->c_str() : "accepted", xconnect::quote(name).c_str());
     if (reason) {
         FUZZ_CHECK(sendable(*reason), "the message cannot go on the bus: %s",
                    xconnect::valid_utf8(*reason).c_str());
@@ -141,10 +141,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     const std::string quoted = xconnect::quote(name);
     FUZZ_CHECK(sendable(quoted) && quoted.size() <= 4 * xconnect::quote_limit + 40,
-               "quote() gave %zu bytes: %s", quoted.size(), shown.c_str());
+               "quote() gave %zu bytes for %zu", quoted.size(), size);
     FUZZ_CHECK(sendable(shown), "valid_utf8() gave text that cannot go on the bus");
     FUZZ_CHECK(!sendable(name) || shown == name, "valid_utf8() changed sendable text");
     FUZZ_CHECK(xconnect::is_valid_utf8(name) == valid_by_table(name),
-               "is_valid_utf8() disagrees with Unicode's table on \"%s\"", shown.c_str());
+               "is_valid_utf8() disagrees with Unicode's table on %s",
+               xconnect::quote(name).c_str());
     return 0;
 }
