@@ -55,9 +55,11 @@ std::string describe_type(const YAML::Node& node) {
 // Refuses flow collections ([ and {) nested deeper than max_config_nesting,
 // before yaml-cpp recurses into them. A bracket counts only where a flow
 // collection can begin: after a blank, at a line start, or right after a
-// counted [ or { or a , inside one; never inside quotes, comments or a name
-// (a[[b). A bracket the scan misses can only make it count less, and
-// yaml-cpp's own limit is behind it.
+// counted [ or { or a , inside one; never inside quotes or comments, nor
+// inside a plain scalar after a non-blank (a[[b). One after a blank inside a
+// plain or block scalar does count, but such a scalar holds a blank, so it is
+// no valid name: no valid file is refused. A bracket the scan misses only
+// makes it count less, and yaml-cpp's own limit is behind it.
 void check_nesting(std::string_view text, const std::string& origin) {
     enum class State { plain, double_quoted, single_quoted, comment };
     State state = State::plain;
@@ -219,9 +221,12 @@ std::vector<PairSpec> parse_config(std::string_view text, const std::string& ori
     } catch (const YAML::DeepRecursion& error) {
         // Only block collections get here (flow ones were counted above);
         // yaml-cpp calls it "bad file".
-        refuse(origin + ":" + std::to_string(error.mark.line + 1) + ":" +
-               std::to_string(error.mark.column + 1) + ": nesting deeper than " +
-               std::to_string(error.depth() - 1) + " levels (yaml-cpp's limit)");
+        const std::string where = error.mark.line >= 0
+                                      ? ":" + std::to_string(error.mark.line + 1) + ":" +
+                                            std::to_string(error.mark.column + 1)
+                                      : "";
+        refuse(origin + where + ": nesting deeper than " + std::to_string(error.depth() - 1) +
+               " levels (yaml-cpp's limit)");
     } catch (const YAML::Exception& error) {
         fail(origin, error.mark, "not valid YAML: " + error.msg);
     }
@@ -327,7 +332,7 @@ std::vector<PairSpec> load_config(const std::filesystem::path& file) {
         }
         text.append(chunk.data(), static_cast<size_t>(got));
         if (text.size() > max_config_bytes) {
-            refuse_size(name, "more than " + std::to_string(max_config_bytes));
+            refuse_size(name, "at least " + std::to_string(text.size()));
         }
     }
     return parse_config(text, name);
