@@ -25,7 +25,7 @@ TEST(InterfaceNameTest, SaysWhyQuotingTheNameBounded) {
     EXPECT_EQ(
         invalid_interface_name_reason(std::string(100000, 'x')),
         "interface name \"" + std::string(64, 'x') + "…\" (100000 bytes) is longer than 15 bytes");
-    EXPECT_EQ(invalid_interface_name_reason("a\xff" "b"),
+    EXPECT_EQ(invalid_interface_name_reason(std::string("a\xff") + "b"),
               "interface name \"a\\xffb\" is not valid UTF-8");
     EXPECT_EQ(invalid_interface_name_reason("a\nb"),
               "interface name \"a\\x0ab\" contains '/', ':', whitespace or a control character");
