@@ -3,6 +3,8 @@
 #include <cctype>
 #include <map>
 
+#include "common/quote.hpp"
+
 namespace xconnect {
 
 std::string_view to_string(AttachMode mode) {
@@ -88,16 +90,30 @@ std::optional<std::string> invalid_interface_name_reason(std::string_view name) 
         return "interface name is empty";
     }
     if (name.size() > max_length) {
-        return "interface name \"" + std::string(name) + "\" is longer than 15 bytes";
+        return "interface name " + quote(name) + " is longer than 15 bytes";
     }
     if (name == "." || name == "..") {
-        return "interface name \"" + std::string(name) + "\" is reserved";
+        return "interface name " + quote(name) + " is reserved";
     }
-    for (char c : name) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (c == '/' || c == ':' || std::isspace(byte) || std::iscntrl(byte)) {
-            return "interface name \"" + std::string(name) +
-                   "\" contains '/', ':', whitespace or a control character";
+    // D-Bus and YAML carry only UTF-8: a name that is not could be neither
+    // shown nor written back.
+    if (!is_valid_utf8(name)) {
+        return "interface name " + quote(name) + " is not valid UTF-8";
+    }
+    for (size_t i = 0; i < name.size(); ++i) {
+        const auto byte = static_cast<unsigned char>(name[i]);
+        // U+0080..U+009F (C2 80..C2 9F): the C1 control characters.
+        const bool c1_control =
+            byte == 0xC2 && i + 1 < name.size() && static_cast<unsigned char>(name[i + 1]) < 0xA0;
+        if (byte == '/' || byte == ':' || std::isspace(byte) || std::iscntrl(byte) || c1_control) {
+            return "interface name " + quote(name) +
+                   " contains '/', ':', whitespace or a control character";
+        }
+        // The kernel's isspace() is Latin-1's: it refuses byte 0xA0 (as in
+        // "à", C3 A0) anywhere in a name.
+        if (byte == 0xA0) {
+            return "interface name " + quote(name) +
+                   " contains byte 0xa0, which Linux counts as whitespace";
         }
     }
     return std::nullopt;

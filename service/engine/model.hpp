@@ -80,8 +80,10 @@ struct PairStatus {
     std::optional<OperState> right_oper;
 };
 
-// Validates a name the way Linux's dev_valid_name() does, plus control
-// characters. Returns the reason it is refused, or nullopt when it is valid.
+// Validates a name the way Linux's dev_valid_name() does (its isspace()
+// includes byte 0xa0), plus control characters (C0, DEL, C1) and UTF-8: a
+// name D-Bus and YAML cannot carry is refused. Returns the reason, with the
+// name quoted bounded (common/quote.hpp), or nullopt when it is valid.
 std::optional<std::string> invalid_interface_name_reason(std::string_view name);
 
 // Problems that make a set of pairs unusable; index refers into the input.

@@ -1,6 +1,5 @@
 #include "link_monitor.hpp"
 
-#include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
@@ -36,26 +35,6 @@ UniqueFd subscribe_to_links(int receive_buffer) {
         throw_errno("subscribe to link events", "bind(RTMGRP_LINK)");
     }
     return socket;
-}
-
-struct Dispatch {
-    Engine& engine;
-};
-
-int dispatch_message(const nlmsghdr* message, void* data) {
-    Engine& engine = static_cast<Dispatch*>(data)->engine;
-    if (message->nlmsg_type == RTM_NEWLINK) {
-        if (auto link = netlink::parse_link(message)) {
-            engine.link_changed(*link);
-        }
-    } else if (message->nlmsg_type == RTM_DELLINK &&
-               message->nlmsg_len >= NLMSG_LENGTH(sizeof(ifinfomsg))) {
-        const auto* header = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(message));
-        if (header->ifi_family == AF_UNSPEC) {
-            engine.link_removed(static_cast<uint32_t>(header->ifi_index));
-        }
-    }
-    return MNL_CB_OK;
 }
 
 }  // namespace
@@ -109,10 +88,16 @@ void LinkMonitor::read_events() {
 }
 
 void LinkMonitor::handle_datagram(const char* data, size_t length) {
-    Dispatch dispatch{engine_};
-    // Sequence and port 0: multicast news, not answers to a request of ours.
-    if (mnl_cb_run(data, length, 0, 0, dispatch_message, &dispatch) < 0) {
-        log::warning("link monitor: malformed netlink message: ", errno_text(errno));
+    const netlink::ParsedDatagram parsed = netlink::parse_link_datagram(data, length);
+    for (const netlink::LinkEvent& event : parsed.events) {
+        if (event.kind == netlink::LinkEvent::Kind::changed) {
+            engine_.link_changed(event.link);
+        } else {
+            engine_.link_removed(event.link.ifindex);
+        }
+    }
+    if (parsed.error != 0) {
+        log::warning("link monitor: malformed netlink message: ", errno_text(parsed.error));
     }
 }
 

@@ -5,7 +5,9 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <vector>
 
@@ -69,7 +71,76 @@ int collect_link(const nlmsghdr* message, void* data) {
     return MNL_CB_OK;
 }
 
+// One RTM_NEWLINK or RTM_DELLINK message, as an event (other kinds: none).
+void add_event(const nlmsghdr* message, std::vector<LinkEvent>& events) {
+    if (message->nlmsg_type == RTM_NEWLINK) {
+        if (auto link = parse_link(message)) {
+            events.push_back({LinkEvent::Kind::changed, std::move(*link)});
+        }
+    } else if (message->nlmsg_type == RTM_DELLINK &&
+               message->nlmsg_len >= NLMSG_LENGTH(sizeof(ifinfomsg))) {
+        const auto* header = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(message));
+        if (header->ifi_family == AF_UNSPEC) {
+            LinkInfo removed;
+            removed.ifindex = static_cast<uint32_t>(header->ifi_index);
+            events.push_back({LinkEvent::Kind::removed, std::move(removed)});
+        }
+    }
+}
+
+// A string attribute's text up to its first NUL or its end: the kernel
+// terminates them, but a message need not (MNL_TYPE_STRING does not check).
+std::string attribute_text(const nlattr* attribute) {
+    const auto* text = static_cast<const char*>(mnl_attr_get_payload(attribute));
+    return std::string(text, strnlen(text, mnl_attr_get_payload_len(attribute)));
+}
+
 }  // namespace
+
+// Walks the messages itself rather than with mnl_cb_run(): libmnl 1.0.4's
+// mnl_nlmsg_ok() compares the length as a signed int, so a message claiming
+// 2^31 bytes or more passes and the walk jumps out of the buffer (fuzz-netlink
+// found it). Otherwise the same rules: NLMSG_DONE and an ACK stop, NLMSG_ERROR
+// and an interrupted dump are errors, other control messages are skipped.
+ParsedDatagram parse_link_datagram(const char* data, size_t length) {
+    ParsedDatagram parsed;
+    size_t offset = 0;
+    std::vector<char> padded;
+    while (length - offset >= sizeof(nlmsghdr)) {
+        const auto* message = reinterpret_cast<const nlmsghdr*>(data + offset);
+        const size_t message_length = message->nlmsg_len;
+        if (message_length < sizeof(nlmsghdr) || message_length > length - offset) {
+            parsed.error = EBADMSG;  // a length that does not fit the datagram
+            break;
+        }
+        // libmnl walks attributes up to the aligned end of the message: a
+        // datagram that stops short of it is parsed from a zero-padded copy.
+        if (NLMSG_ALIGN(message_length) > length - offset) {
+            padded.assign(NLMSG_ALIGN(message_length), '\0');
+            std::memcpy(padded.data(), message, message_length);
+            message = reinterpret_cast<const nlmsghdr*>(padded.data());
+        }
+        if (message->nlmsg_flags & NLM_F_DUMP_INTR) {
+            parsed.error = EINTR;
+            break;
+        }
+        if (message->nlmsg_type >= NLMSG_MIN_TYPE) {
+            add_event(message, parsed.events);
+        } else if (message->nlmsg_type == NLMSG_DONE) {
+            break;
+        } else if (message->nlmsg_type == NLMSG_ERROR) {
+            if (message_length < NLMSG_LENGTH(sizeof(nlmsgerr))) {
+                parsed.error = EBADMSG;
+            } else {
+                const auto* error = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(message));
+                parsed.error = error->error < 0 ? -error->error : error->error;  // 0: an ACK
+            }
+            break;
+        }
+        offset += std::min(NLMSG_ALIGN(message_length), length - offset);
+    }
+    return parsed;
+}
 
 std::optional<LinkInfo> parse_link(const nlmsghdr* message) {
     if ((message->nlmsg_type != RTM_NEWLINK && message->nlmsg_type != RTM_DELLINK) ||
@@ -90,7 +161,7 @@ std::optional<LinkInfo> parse_link(const nlmsghdr* message) {
     }
     LinkInfo link;
     link.ifindex = static_cast<uint32_t>(header->ifi_index);
-    link.name = mnl_attr_get_str(name);
+    link.name = attribute_text(name);
     if (const nlattr* oper = attributes[IFLA_OPERSTATE];
         oper != nullptr && mnl_attr_validate(oper, MNL_TYPE_U8) == 0) {
         link.oper_state = oper_state_from_kernel(mnl_attr_get_u8(oper));
@@ -103,7 +174,7 @@ std::optional<LinkInfo> parse_link(const nlmsghdr* message) {
         if (mnl_attr_parse_nested(linkinfo, collect_attribute<IFLA_INFO_MAX>, info) >= 0 &&
             info[IFLA_INFO_KIND] != nullptr &&
             mnl_attr_validate(info[IFLA_INFO_KIND], MNL_TYPE_STRING) == 0) {
-            link.kind = mnl_attr_get_str(info[IFLA_INFO_KIND]);
+            link.kind = attribute_text(info[IFLA_INFO_KIND]);
         }
     }
     return link;

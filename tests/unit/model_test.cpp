@@ -7,16 +7,32 @@ namespace xconnect {
 namespace {
 
 TEST(InterfaceNameTest, AcceptsWhatLinuxAccepts) {
-    for (const char* name : {"eth0", "veth-1", "x", "123456789012345", "tap_vm.1", "é"}) {
+    for (const char* name : {"eth0", "veth-1", "x", "123456789012345", "tap_vm.1", "é", "yes", "~",
+                             "-", "#", "日本", "\U0001F600"}) {
         EXPECT_FALSE(invalid_interface_name_reason(name)) << name;
     }
 }
 
 TEST(InterfaceNameTest, RefusesWhatLinuxRefuses) {
-    for (const char* name : {"", "1234567890123456", ".", "..", "a/b", "a:b", "a b", "a\tb", "a\nb",
-                             "\x7f", "a\x01"}) {
+    for (const char* name :
+         {"", "1234567890123456", ".", "..", "a/b", "a:b", "a b", "a\tb", "a\nb", "\x7f", "a\x01",
+          "a\xff", "\xc3", "a\u0085", "\u00e0", "a\xa0", "\xef\xbf\xbe"}) {
         EXPECT_TRUE(invalid_interface_name_reason(name)) << name;
     }
+}
+
+TEST(InterfaceNameTest, SaysWhyQuotingTheNameBounded) {
+    EXPECT_EQ(
+        invalid_interface_name_reason(std::string(100000, 'x')),
+        "interface name \"" + std::string(64, 'x') + "…\" (100000 bytes) is longer than 15 bytes");
+    EXPECT_EQ(invalid_interface_name_reason(std::string("a\xff") + "b"),
+              "interface name \"a\\xffb\" is not valid UTF-8");
+    EXPECT_EQ(invalid_interface_name_reason("a\nb"),
+              "interface name \"a\\x0ab\" contains '/', ':', whitespace or a control character");
+    // Linux refuses byte 0xa0 (its isspace() is Latin-1's): "à" is C3 A0.
+    EXPECT_EQ(invalid_interface_name_reason("\u00e0"),
+              "interface name \"\u00e0\" contains byte 0xa0, which Linux counts as whitespace");
+    EXPECT_EQ(invalid_interface_name_reason("."), "interface name \".\" is reserved");
 }
 
 TEST(ValidatePairsTest, NamesBothPairsOfAConflict) {
