@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "common/log.hpp"
+#include "common/quote.hpp"
 #include "daemon/pair_control.hpp"
 #include "engine/engine.hpp"
 #include "message_access.hpp"
@@ -29,20 +30,23 @@ Caller current_caller(const sdbus::IObject& object) {
     return caller;
 }
 
+// sd-bus sends only valid UTF-8: a message that quotes a file's bytes (or a
+// library's words about them) is made so here, whatever it holds.
 sdbus::Error to_dbus_error(const ControlError& error) {
+    const std::string message = valid_utf8(error.what());
     switch (error.kind()) {
         case ControlError::Kind::invalid_name:
-            return sdbus::Error("org.xconnect.Error.InvalidName", error.what());
+            return sdbus::Error("org.xconnect.Error.InvalidName", message);
         case ControlError::Kind::in_use:
-            return sdbus::Error("org.xconnect.Error.InUse", error.what());
+            return sdbus::Error("org.xconnect.Error.InUse", message);
         case ControlError::Kind::no_such_pair:
-            return sdbus::Error("org.xconnect.Error.NoSuchPair", error.what());
+            return sdbus::Error("org.xconnect.Error.NoSuchPair", message);
         case ControlError::Kind::invalid_config:
-            return sdbus::Error("org.xconnect.Error.InvalidConfig", error.what());
+            return sdbus::Error("org.xconnect.Error.InvalidConfig", message);
         case ControlError::Kind::failed:
             break;
     }
-    return sdbus::Error("org.freedesktop.DBus.Error.Failed", error.what());
+    return sdbus::Error("org.freedesktop.DBus.Error.Failed", message);
 }
 
 void refuse_invalid_name(const std::string& ifname) {
@@ -74,7 +78,7 @@ void authorized(const sdbus::IObject& object, PolkitAuthorizer& authorizer, cons
                 pending->returnError(to_dbus_error(error));
             } catch (const std::exception& error) {
                 pending->returnError(
-                    sdbus::Error("org.freedesktop.DBus.Error.Failed", error.what()));
+                    sdbus::Error("org.freedesktop.DBus.Error.Failed", valid_utf8(error.what())));
             }
         });
 }

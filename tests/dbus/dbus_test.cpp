@@ -109,8 +109,10 @@ TEST_F(BusTest, BadInputGetsTheContractsErrorAndChangesNothing) {
          {std::string("''"), std::string("abcdefghijklmnop"), std::string("."), std::string(".."),
           std::string("a/b"), std::string("a:b"), std::string("'a b'"), std::string(100000, 'x')}) {
         SCOPED_TRACE("name " + bad.substr(0, 20));
-        expect_error(gdbus("org.xconnect.Manager.AddPair " + bad + " xconnect-3"),
-                     "org.xconnect.Error.InvalidName");
+        const Outcome refused = gdbus("org.xconnect.Manager.AddPair " + bad + " xconnect-3");
+        expect_error(refused, "org.xconnect.Error.InvalidName");
+        // What is quoted back is bounded, whatever came in.
+        EXPECT_LT(refused.output.size(), 512u) << refused.output.substr(0, 512);
         expect_error(gdbus("org.xconnect.Manager.AddPair xconnect-3 " + bad),
                      "org.xconnect.Error.InvalidName");
         expect_error(gdbus("org.xconnect.Manager.GetPair " + bad),
@@ -134,6 +136,20 @@ TEST_F(BusTest, BadInputGetsTheContractsErrorAndChangesNothing) {
     const Outcome reload = gdbus("org.xconnect.Manager.Reload");
     expect_error(reload, "org.xconnect.Error.InvalidConfig");
     EXPECT_NE(reload.output.find(config_.string() + ":"), std::string::npos) << reload.output;
+
+    // A file of random bytes: still an InvalidConfig reply (sd-bus sends only
+    // valid UTF-8), bounded, naming the file.
+    std::string garbage;
+    for (int n = 0; n < 65536; ++n) {
+        garbage += static_cast<char>((n * 2654435761u) >> 24);
+    }
+    replace_by_rename(config_, garbage);
+    const Outcome garbage_reload = gdbus("org.xconnect.Manager.Reload");
+    expect_error(garbage_reload, "org.xconnect.Error.InvalidConfig");
+    EXPECT_NE(garbage_reload.output.find(config_.string()), std::string::npos)
+        << garbage_reload.output.substr(0, 512);
+    EXPECT_LT(garbage_reload.output.size(), 2048u) << garbage_reload.output.substr(0, 512);
+    EXPECT_FALSE(bus_->log().logged("is not valid UTF-8")) << "the reply was refused by sd-bus";
 
     EXPECT_EQ(busctl(std::string("call ") + manager + "ListPairs"), before);
     EXPECT_TRUE(reachable(1, "169.254.1.20"));
