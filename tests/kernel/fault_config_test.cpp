@@ -100,9 +100,7 @@ TEST_F(ConfigFaultTest, FileTruncatedMidWrite) {
 TEST_F(ConfigFaultTest, FileReplacedByADirectory) {
     fs::remove(config_);
     fs::create_directory(config_);
-    // What load_config says of a directory today ("FILE: the file is empty"):
-    // named, refused, the running pair kept.
-    expect_refused(config_.string() + ":");
+    expect_refused(config_.string() + ": is a directory, not a config file");
     expect_answering();
     expect_no_loss();
 }
@@ -112,7 +110,8 @@ TEST_F(ConfigFaultTest, FileReplacedByADanglingSymlink) {
     const fs::path& link = link_guard.path;
     fs::create_symlink(config_dir_ / "nowhere.yaml", link);
     fs::rename(link, config_);
-    expect_refused("config file " + config_.string() + " does not exist",
+    expect_refused("config file " + config_.string() + " is a symbolic link to \"" +
+                       (config_dir_ / "nowhere.yaml").string() + "\", which does not exist",
                    "keeping the running 1 pair");
     expect_answering();
     expect_no_loss();
@@ -125,14 +124,14 @@ TEST_F(ConfigFaultTest, FileReplacedBy10MegabytesOfGarbage) {
         byte = static_cast<char>(random());
     }
     replace_by_rename(config_, garbage);
-    expect_refused(config_.string() + ":");
+    expect_refused(config_.string() + ": 10485760 bytes, more than the 4 MiB a config file may have");
     expect_answering();
     expect_no_loss();
 }
 
 TEST_F(ConfigFaultTest, FileOf100000NestedBrackets) {
     replace_by_rename(config_, std::string(100000, '['));
-    expect_refused(config_.string() + ":");
+    expect_refused(config_.string() + ":1:101: nesting deeper than 100 levels");
     expect_answering();
     expect_no_loss();
 }
@@ -140,7 +139,8 @@ TEST_F(ConfigFaultTest, FileOf100000NestedBrackets) {
 TEST_F(ConfigFaultTest, ConfigDirectoryRemovedAndRecreated) {
     fs::remove_all(config_dir_);
     expect_log("config directory " + config_dir_.string() + " was removed");
-    expect_refused("config file " + config_.string() + " does not exist",
+    expect_refused("config file " + config_.string() + " is a symbolic link to \"" +
+                       (config_dir_ / "nowhere.yaml").string() + "\", which does not exist",
                    "keeping the running 1 pair");
     fs::create_directory(config_dir_);
     expect_log("config directory " + config_dir_.string() + " is back");
