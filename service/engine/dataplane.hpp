@@ -27,6 +27,11 @@ class Dataplane {
     // Kernel id of our XDP program, to tell it from foreign ones.
     virtual uint32_t program_id() const = 0;
 
+    // How many interfaces can be cross-connected at once: the size of the
+    // port map (one entry per ingress interface). The engine refuses a pair
+    // beyond it before attaching anything.
+    virtual uint32_t port_capacity() const = 0;
+
     // The XDP program attached to ifindex, if any. Throws SystemError.
     virtual std::optional<AttachedProgram> attached_program(uint32_t ifindex) = 0;
 

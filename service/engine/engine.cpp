@@ -78,12 +78,18 @@ const LinkInfo* Engine::find_link(std::string_view name) const {
 }
 
 Engine::Record* Engine::find_record(std::string_view ifname) {
-    for (auto& [left, record] : records_) {
-        if (record.status.spec.holds(ifname)) {
-            return &record;
-        }
-    }
-    return nullptr;
+    auto found = record_by_interface_.find(ifname);
+    return found == record_by_interface_.end() ? nullptr : found->second;
+}
+
+void Engine::index_record(Record& record) {
+    record_by_interface_[record.status.spec.left] = &record;
+    record_by_interface_[record.status.spec.right] = &record;
+}
+
+void Engine::unindex_record(const PairSpec& spec) {
+    record_by_interface_.erase(spec.left);
+    record_by_interface_.erase(spec.right);
 }
 
 const Engine::Record* Engine::find_record(std::string_view ifname) const {
@@ -127,6 +133,7 @@ void Engine::apply(const std::vector<PairSpec>& pairs) {
         hand_over(held.left, record->left_port, record->retired.left_to_right);
         hand_over(held.right, record->right_port, record->retired.right_to_left);
         const PairStatus gone = record->status;
+        unindex_record(held);
         records_.erase(held.left);
         notify_removed(gone);
     }
@@ -152,6 +159,7 @@ void Engine::apply(const std::vector<PairSpec>& pairs) {
             }
         }
         auto [it, inserted] = records_.emplace(spec.left, std::move(record));
+        index_record(it->second);
         reconcile(it->second, /*notify=*/false);
         notify_added(it->second.status);
     }
@@ -284,6 +292,7 @@ void Engine::bring_up(Record& record, const LinkInfo& left, const LinkInfo& righ
 
     std::string note;
     try {
+        check_port_capacity(record);
         try {
             attach_ports(record, left, right, mode);
         } catch (const SystemError& error) {
@@ -311,9 +320,32 @@ void Engine::bring_up(Record& record, const LinkInfo& left, const LinkInfo& righ
              RetryHold{left.ifindex, right.ifindex,
                        std::pair{error.ifindex,
                                  link == links_.end() ? 0u : link->second.xdp_program_id}});
+    } catch (const SystemError& error) {
+        std::string reason = error.what();
+        if (error.error_number() == E2BIG) {
+            // The kernel's word for a full map; ours is checked first, so
+            // entries we do not know of (or a smaller map) filled it.
+            reason += " (a map of the XDP program is full: it holds " +
+                      std::to_string(dataplane_.port_capacity()) + " interfaces (XC_MAX_PORTS), " +
+                      std::to_string(ports_in_use_) + " of them ours)";
+        }
+        // Tried again on a reload or when an interface is recreated.
+        fail(record, reason, RetryHold{left.ifindex, right.ifindex, {}});
     } catch (const std::exception& error) {
         // Tried again on a reload or when an interface is recreated.
         fail(record, error.what(), RetryHold{left.ifindex, right.ifindex, {}});
+    }
+}
+
+void Engine::check_port_capacity(const Record& record) const {
+    // Ports the record holds already are reused (or replaced one for one).
+    const uint32_t needed = (record.left_port ? 0 : 1) +
+                            (record.status.spec.is_self_pair() || record.right_port ? 0 : 1);
+    const uint32_t capacity = dataplane_.port_capacity();
+    if (ports_in_use_ + needed > capacity) {
+        throw std::runtime_error("the port map is full: " + std::to_string(capacity) +
+                                 " interfaces (XC_MAX_PORTS) are cross-connected already; "
+                                 "tried again on a reload");
     }
 }
 
@@ -377,6 +409,7 @@ void Engine::ensure_port(std::optional<Port>& port, Counters& retired, const Lin
         throw SystemError(link.name, error);
     }
     port = Port{.ifindex = link.ifindex, .mode = mode, .baseline = {}};
+    ++ports_in_use_;
     note_our_program(link.ifindex);
 }
 
@@ -423,6 +456,7 @@ void Engine::release_port(std::optional<Port>& port, Counters& retired) noexcept
     dataplane_.disconnect(port->ifindex);
     dataplane_.detach(port->ifindex);
     port.reset();
+    --ports_in_use_;
 }
 
 void Engine::release_ports(Record& record) noexcept {
@@ -483,6 +517,7 @@ void Engine::shutdown() {
         auto it = records_.begin();
         release_ports(it->second);
         const PairStatus gone = it->second.status;
+        unindex_record(gone.spec);
         records_.erase(it);
         notify_removed(gone);
     }

@@ -105,6 +105,8 @@ class Engine {
     };
 
     const LinkInfo* find_link(std::string_view name) const;
+    void index_record(Record& record);
+    void unindex_record(const PairSpec& spec);
     Record* find_record(std::string_view ifname);
     const Record* find_record(std::string_view ifname) const;
     ModePolicy policy_for(const PairSpec& spec) const;
@@ -112,6 +114,7 @@ class Engine {
     void reconcile(Record& record, bool notify);
     void reconcile_holders(std::string_view name_a, std::string_view name_b);
     void bring_up(Record& record, const LinkInfo& left, const LinkInfo& right);
+    void check_port_capacity(const Record& record) const;
     void fail(Record& record, const std::string& reason, RetryHold hold) noexcept;
     bool still_held(const Record& record, const LinkInfo& left, const LinkInfo& right) const;
     void attach_ports(Record& record, const LinkInfo& left, const LinkInfo& right, AttachMode mode);
@@ -133,7 +136,13 @@ class Engine {
     std::vector<EngineObserver*> observers_;
     std::vector<PairSpec> desired_;
     std::map<std::string, Record, std::less<>> records_;  // by left name
-    std::map<uint32_t, LinkInfo> links_;                  // by ifindex
+    // Each interface a pair names -> that pair's record (in records_), so a
+    // link event costs a lookup, not a scan, with thousands of pairs.
+    std::map<std::string, Record*, std::less<>> record_by_interface_;
+    // Ports (our program and map entry) held by all records: what the port
+    // map holds.
+    uint32_t ports_in_use_ = 0;
+    std::map<uint32_t, LinkInfo> links_;  // by ifindex
     std::unordered_map<std::string, uint32_t> ifindex_by_name_;
 };
 

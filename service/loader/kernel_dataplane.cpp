@@ -283,6 +283,11 @@ void KernelDataplane::disconnect(uint32_t from) noexcept {
     }
 }
 
+uint32_t KernelDataplane::port_capacity() const {
+    // XC_MAX_PORTS, as the loaded map says: xc_counters holds as many.
+    return bpf_map__max_entries(skeleton_->maps.xc_ports);
+}
+
 Counters KernelDataplane::counters(uint32_t from) const {
     Counters sum;
     if (auto slot = owned_slot(from)) {

@@ -34,6 +34,7 @@ class KernelDataplane final : public Dataplane {
     KernelDataplane& operator=(const KernelDataplane&) = delete;
 
     uint32_t program_id() const override { return program_id_; }
+    uint32_t port_capacity() const override;
     std::optional<AttachedProgram> attached_program(uint32_t ifindex) override;
     void attach(uint32_t ifindex, AttachMode mode) override;
     void detach(uint32_t ifindex) noexcept override;

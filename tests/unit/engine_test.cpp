@@ -366,6 +366,83 @@ TEST_F(EngineTest, AttachFailureRollsBackTheOtherSide) {
     EXPECT_EQ(take_journal(), (Journal{"attach 1 native", "detach 1"}));
 }
 
+TEST_F(EngineTest, PairBeyondThePortCapacityFailsBeforeAttachingAndOthersAreUnharmed) {
+    kernel.capacity = 5;
+    engine.set_links({nic(1, "eth0"), nic(2, "eth1"), nic(3, "eth2"), nic(4, "eth3"),
+                      nic(5, "eth4"), nic(6, "eth5"), nic(7, "eth6")});
+    // 2 + 2 + 1 ports: the map is full.
+    const std::vector<PairSpec> full{pair("eth0", "eth1"), pair("eth2", "eth3"),
+                                     pair("eth4", "eth4")};
+    engine.apply(full);
+    for (const char* name : {"eth0", "eth2", "eth4"}) {
+        EXPECT_EQ(status(name).state, PairState::active) << name;
+    }
+    take_journal();
+
+    std::vector<PairSpec> one_more = full;
+    one_more.push_back(pair("eth5", "eth6"));
+    engine.apply(one_more);
+    EXPECT_EQ(status("eth5").state, PairState::failed);
+    EXPECT_EQ(status("eth5").error,
+              "the port map is full: 5 interfaces (XC_MAX_PORTS) are cross-connected already; "
+              "tried again on a reload");
+    EXPECT_TRUE(take_journal().empty()) << "nothing attached for a pair beyond the capacity";
+    for (const char* name : {"eth0", "eth2", "eth4"}) {
+        EXPECT_EQ(status(name).state, PairState::active) << name << " unharmed";
+    }
+    EXPECT_EQ(kernel.redirects.size(), 5u);
+
+    // A self-pair needs one port: still none free.
+    one_more.push_back(pair("eth6x", "eth6x"));
+    engine.link_changed(nic(8, "eth6x"));
+    engine.apply(one_more);
+    EXPECT_EQ(status("eth6x").state, PairState::failed);
+
+    // A pair whose interface goes frees its ports; the next reload uses them.
+    engine.link_removed(2);
+    EXPECT_EQ(status("eth0").state, PairState::pending);
+    EXPECT_EQ(status("eth5").state, PairState::failed) << "link news alone does not retry";
+    engine.apply(one_more);
+    EXPECT_EQ(status("eth5").state, PairState::active);
+    EXPECT_EQ(status("eth6x").state, PairState::failed) << "5 ports in use again";
+    EXPECT_EQ(kernel.redirects.size(), 5u);
+}
+
+TEST_F(EngineTest, PortsMovedBetweenPairsAreCountedOnce) {
+    kernel.capacity = 4;
+    engine.set_links({nic(1, "a"), nic(2, "b"), nic(3, "c"), nic(4, "d"), nic(5, "e")});
+    engine.apply({pair("a", "b"), pair("c", "d")});
+    engine.apply({pair("a", "c"), pair("b", "d")});  // every interface moves
+    EXPECT_EQ(status("a").state, PairState::active);
+    EXPECT_EQ(status("b").state, PairState::active);
+    engine.apply({pair("a", "c"), pair("b", "d"), pair("e", "e")});
+    EXPECT_EQ(status("e").state, PairState::failed) << "4 ports, not more, not fewer";
+    engine.apply({pair("a", "c"), pair("e", "e")});  // b and d released
+    EXPECT_EQ(status("e").state, PairState::active);
+    engine.shutdown();
+    EXPECT_TRUE(kernel.attached.empty());
+    engine.apply({pair("a", "b"), pair("c", "d")});
+    EXPECT_EQ(status("c").state, PairState::active) << "shutdown gave every port back";
+}
+
+TEST_F(EngineTest, KernelsFullMapIsReportedAsSuch) {
+    // Entries the engine does not know of fill the kernel's map first.
+    kernel.map_entries = 2;
+    engine.set_links({nic(1, "eth0"), nic(2, "eth1"), nic(3, "eth2"), nic(4, "eth3")});
+    engine.apply({pair("eth0", "eth1"), pair("eth2", "eth3")});
+    EXPECT_EQ(status("eth0").state, PairState::active);
+    const PairStatus refused = status("eth2");
+    EXPECT_EQ(refused.state, PairState::failed);
+    EXPECT_NE(refused.error.find("(E2BIG)"), std::string::npos) << refused.error;
+    EXPECT_NE(refused.error.find("a map of the XDP program is full: it holds 4096 interfaces "
+                                 "(XC_MAX_PORTS)"),
+              std::string::npos)
+        << refused.error;
+    EXPECT_FALSE(kernel.attached.contains(3)) << "no half-attached pair";
+    EXPECT_FALSE(kernel.attached.contains(4));
+    EXPECT_EQ(kernel.redirects, (std::map<uint32_t, uint32_t>{{1, 2}, {2, 1}}));
+}
+
 TEST_F(EngineTest, AutoModeUsesNativeWhereTheDriverHasIt) {
     engine.set_links({nic(1, "eth0"), nic(2, "eth1"), nic(3, "eth2"), nic(4, "eth3")});
     kernel.no_native.insert(4);

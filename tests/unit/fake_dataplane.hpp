@@ -19,6 +19,7 @@ class FakeDataplane final : public Dataplane {
     static constexpr uint32_t our_program = 77;
 
     uint32_t program_id() const override { return our_program; }
+    uint32_t port_capacity() const override { return capacity; }
 
     std::optional<AttachedProgram> attached_program(uint32_t ifindex) override {
         auto found = attached.find(ifindex);
@@ -56,6 +57,12 @@ class FakeDataplane final : public Dataplane {
     }
 
     void connect(uint32_t from, uint32_t to) override {
+        if (!redirects.contains(from) && redirects.size() >= map_entries) {
+            // What the kernel says of a full DEVMAP_HASH.
+            throw SystemError(
+                "connect ifindex " + std::to_string(from) + " to " + std::to_string(to),
+                "bpf_map_update_elem xc_ports", E2BIG);
+        }
         counter_map.try_emplace(from);
         redirects[from] = to;
         journal.push_back("connect " + std::to_string(from) + "->" + std::to_string(to));
@@ -95,6 +102,10 @@ class FakeDataplane final : public Dataplane {
     std::map<uint32_t, AttachedProgram> attached;
     std::map<uint32_t, uint32_t> redirects;
     std::map<uint32_t, Counters> counter_map;
+    // What the engine is told the map holds, and what it really holds (less
+    // when entries the engine does not know of fill it).
+    uint32_t capacity = 4096;
+    size_t map_entries = 4096;
     std::set<uint32_t> no_native;
     std::set<uint32_t> refuse;
     std::vector<std::string> journal;
