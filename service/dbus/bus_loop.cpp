@@ -11,8 +11,13 @@
 
 namespace xconnect {
 
-BusLoop::BusLoop(boost::asio::io_context& io, sdbus::IConnection& connection)
-    : io_(io), connection_(connection), descriptor_(io), timer_(io) {
+BusLoop::BusLoop(boost::asio::io_context& io, sdbus::IConnection& connection,
+                 std::function<void()> after_each_message)
+    : io_(io),
+      connection_(connection),
+      after_each_message_(std::move(after_each_message)),
+      descriptor_(io),
+      timer_(io) {
     descriptor_.assign(connection_.getEventLoopPollData().fd);
     process();
 }
@@ -37,10 +42,12 @@ void BusLoop::wake() {
 void BusLoop::process() {
     try {
         while (connection_.processPendingRequest()) {
+            after_each_message_();
         }
     } catch (const std::exception& error) {
         log::error("D-Bus: processing a message: ", error.what());
     }
+    after_each_message_();
     arm();
 }
 

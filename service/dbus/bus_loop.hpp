@@ -10,6 +10,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
+#include <functional>
 
 namespace sdbus {
 class IConnection;
@@ -19,13 +20,17 @@ namespace xconnect {
 
 class BusLoop {
   public:
-    BusLoop(boost::asio::io_context& io, sdbus::IConnection& connection);
+    // `after_each_message` runs after every message sd-bus dispatched (and
+    // after each pass), when no bus callback is on the stack.
+    BusLoop(boost::asio::io_context& io, sdbus::IConnection& connection,
+            std::function<void()> after_each_message);
     ~BusLoop();
     BusLoop(const BusLoop&) = delete;
     BusLoop& operator=(const BusLoop&) = delete;
 
-    // Something was queued on the bus from outside a bus callback (a signal
-    // emitted because a link changed): process and re-arm soon.
+    // Something was queued on the bus, perhaps from outside a bus callback (a
+    // signal emitted because a link changed), which no poll registration
+    // covers yet: process and re-arm soon.
     void wake();
 
   private:
@@ -34,6 +39,7 @@ class BusLoop {
 
     boost::asio::io_context& io_;
     sdbus::IConnection& connection_;
+    std::function<void()> after_each_message_;
     boost::asio::posix::stream_descriptor descriptor_;  // sd-bus owns the fd
     boost::asio::steady_timer timer_;
     uint64_t generation_ = 0;  // completions of an older arm() are stale

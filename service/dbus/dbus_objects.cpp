@@ -198,11 +198,18 @@ std::vector<std::string> PairObject::signalled_properties(unsigned changed_field
 }
 
 void PairObject::Remove(sdbus::Result<>&& result) {
-    // The object may be gone when polkit answers: capture names, not `this`.
+    // polkit may answer after the pair is gone (removed by someone else, or
+    // removed and added again): then there is nothing left to remove.
     authorized(getObject(), authorizer_, manage_pairs_action, "Remove " + spec_.label(),
                std::move(result),
-               [&control = control_, left = spec_.left](const std::string& sender) {
-                   const PairSpec pair = control.remove_pair(left);
+               [&control = control_, spec = spec_,
+                alive = std::weak_ptr<const bool>(alive_)](const std::string& sender) {
+                   if (alive.expired()) {
+                       throw ControlError(ControlError::Kind::no_such_pair,
+                                          "pair " + spec.label() +
+                                              " was removed while the call awaited authorization");
+                   }
+                   const PairSpec pair = control.remove_pair(spec.left);
                    log::info(pair.label(), ": removed over D-Bus by ", sender);
                    return std::tuple{};
                });

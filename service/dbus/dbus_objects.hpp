@@ -6,6 +6,8 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include <memory>
+
 #include "engine/engine.hpp"
 #include "xconnect_manager_adaptor.h"
 #include "xconnect_pair_adaptor.h"
@@ -48,6 +50,8 @@ class PairObject final
                PairControl& control, PolkitAuthorizer& authorizer);
     ~PairObject();
 
+    const std::string& left() const { return spec_.left; }
+
     // The contract's names of the signalled properties a change touched.
     static std::vector<std::string> signalled_properties(unsigned changed_fields);
 
@@ -74,6 +78,10 @@ class PairObject final
     const Engine& engine_;
     PairControl& control_;
     PolkitAuthorizer& authorizer_;
+    // Expires with the object: a call on it may be answered with a method
+    // return only while it exists (sd-bus checks the reply against the
+    // signature in its vtable).
+    std::shared_ptr<const bool> alive_ = std::make_shared<const bool>(true);
 };
 
 }  // namespace xconnect

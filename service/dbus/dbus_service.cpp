@@ -32,7 +32,8 @@ std::unique_ptr<DbusService> DbusService::start(boost::asio::io_context& io, Eng
     }
     // Only now: requestName() waited for its reply synchronously and may have
     // read calls (the activating one among them) into sd-bus's queue.
-    service->loop_ = std::make_unique<BusLoop>(io, *service->connection_);
+    service->loop_ = std::make_unique<BusLoop>(io, *service->connection_,
+                                               [raw = service.get()] { raw->retired_.clear(); });
     log::info("D-Bus: serving ", bus_name, " on the system bus");
     return service;
 }
@@ -56,6 +57,7 @@ DbusService::~DbusService() {
     engine_.remove_observer(*this);
     loop_.reset();  // gives the fd back to sd-bus before the connection closes it
     pairs_.clear();
+    retired_.clear();
     manager_.reset();
     authorizer_.reset();
     try {
@@ -65,20 +67,28 @@ DbusService::~DbusService() {
     }
 }
 
-void DbusService::wake_loop() {
+template <typename Emission>
+void DbusService::emit(Emission emission) {
+    emission();
     if (loop_) {
-        wake_loop();
+        loop_->wake();
     }
 }
 
+void DbusService::retire(std::unique_ptr<PairObject> object) {
+    retired_.push_back(std::move(object));  // until the message being handled is done
+}
+
 void DbusService::pair_added(const PairStatus& pair) {
+    // A pair removed and added again within one change (a new mode) gets a
+    // new object at the same path: the old one must be gone first.
+    std::erase_if(retired_, [&](const auto& object) { return object->left() == pair.spec.left; });
     auto object =
         std::make_unique<PairObject>(*connection_, pair.spec, engine_, control_, *authorizer_);
     // The whole object, as GetManagedObjects lists it (standard interfaces
     // too), so that a client's view of it stays whole.
-    object->emitInterfacesAddedSignal();
+    emit([&] { object->emitInterfacesAddedSignal(); });
     pairs_[pair.spec.left] = std::move(object);
-    wake_loop();
 }
 
 void DbusService::pair_removed(const PairStatus& pair) {
@@ -86,9 +96,9 @@ void DbusService::pair_removed(const PairStatus& pair) {
     if (found == pairs_.end()) {
         return;
     }
-    found->second->emitInterfacesRemovedSignal();
+    emit([&] { found->second->emitInterfacesRemovedSignal(); });
+    retire(std::move(found->second));
     pairs_.erase(found);
-    wake_loop();
 }
 
 void DbusService::pair_changed(const PairStatus& pair, PairFields changed) {
@@ -97,8 +107,7 @@ void DbusService::pair_changed(const PairStatus& pair, PairFields changed) {
     if (found == pairs_.end() || properties.empty()) {
         return;
     }
-    found->second->emitPropertiesChangedSignal(pair_interface, properties);
-    wake_loop();
+    emit([&] { found->second->emitPropertiesChangedSignal(pair_interface, properties); });
 }
 
 }  // namespace xconnect

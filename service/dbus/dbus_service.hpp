@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/engine.hpp"
 
@@ -43,7 +44,14 @@ class DbusService final : public EngineObserver {
   private:
     DbusService(Engine& engine, PairControl& control,
                 std::unique_ptr<sdbus::IConnection> connection);
-    void wake_loop();
+    // Every signal goes out through here: emitted outside a bus callback (a
+    // link or file change), it sits in sd-bus's queue until the loop runs.
+    template <typename Emission>
+    void emit(Emission emission);
+    // Unregisters a removed pair's object once the message being handled is
+    // done: sd-bus checks a reply against the signature in the object's
+    // vtable, which goes with the object (Pair.Remove answers after it).
+    void retire(std::unique_ptr<PairObject> object);
 
     Engine& engine_;
     std::unique_ptr<sdbus::IConnection> connection_;
@@ -52,6 +60,7 @@ class DbusService final : public EngineObserver {
     std::unique_ptr<ManagerObject> manager_;
     PairControl& control_;
     std::map<std::string, std::unique_ptr<PairObject>> pairs_;  // by left name
+    std::vector<std::unique_ptr<PairObject>> retired_;          // removed, still registered
     std::unique_ptr<BusLoop> loop_;
 };
 

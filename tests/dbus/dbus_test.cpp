@@ -10,6 +10,7 @@
 #include <regex>
 
 #include "bus_fixture.hpp"
+#include "user_readable.hpp"
 
 namespace xconnect {
 namespace {
@@ -195,12 +196,14 @@ TEST_F(BusTest, WithoutPolkitOnlyRootMayChangeThings) {
 
 TEST_F(BusTest, GuiClientSeesPairsComeChangeAndGo) {
     busctl(std::string("call ") + manager + "AddPair ss xconnect-1 xconnect-2");
-    // A frontend runs as a user, who may read everything.
+    // A frontend runs as a user, who may read everything on the bus (and
+    // nothing under the checkout, which may be in /root).
+    const UserReadableCopy script({XCONNECT_SOURCE_DIR "/tests/dbus/gui_client.py"});
     gui_ = std::make_unique<DaemonProcess>(
         "/usr/bin/setpriv",
         std::vector<std::string>{"--reuid=" + outsider_->name(), "--regid=" + outsider_->name(),
                                  "--init-groups", "--", "/usr/bin/python3",
-                                 XCONNECT_SOURCE_DIR "/tests/dbus/gui_client.py"},
+                                 script["gui_client.py"].string()},
         nullptr, /*with_stdout=*/true);
     ASSERT_NO_THROW(gui_->expect_log("existing /org/xconnect/pair/xconnect_2d1 active"));
     ASSERT_NO_THROW(gui_->expect_log("ready"));
@@ -249,6 +252,94 @@ TEST_F(BusTest, PairsSurviveARestartAndOwnWritesAreNotReapplied) {
     EXPECT_EQ(busctl(std::string("call ") + manager + "ListPairs"), listed);  // re-activated
     ASSERT_NO_THROW(bus_->log().expect_log("applied (start): 2 pairs: 1 active, 1 pending"));
     EXPECT_TRUE(reachable(1, "169.254.1.20"));
+}
+
+TEST_F(BusTest, PairRemoveAnswersWithAnEmptyReplyFromRootAndThroughPolkit) {
+    start_polkit();
+    const std::string path = "/org/xconnect/pair/xconnect_2d1";
+    for (const TestUser* caller :
+         {static_cast<const TestUser*>(nullptr), static_cast<const TestUser*>(member_.get())}) {
+        SCOPED_TRACE(caller ? "as " + caller->name() : std::string("as root"));
+        busctl(std::string("call ") + manager + "AddPair ss xconnect-1 xconnect-2");
+        // The reply is sent after the object is gone from the bus: it still
+        // must be an ordinary empty method return.
+        const Outcome removed = run((caller ? caller->run_as() : "") + "busctl call org.xconnect " +
+                                    path + " org.xconnect.Pair Remove");
+        EXPECT_EQ(removed.status, 0) << removed.output;
+        EXPECT_EQ(removed.output, "");
+        EXPECT_EQ(busctl(std::string("call ") + manager + "ListPairs"), "a(ssso) 0\n");
+    }
+}
+
+// Signals emitted outside a bus callback (file and link changes) while
+// dbus-daemon reads nothing pile up in sd-bus's queue, once the kernel's
+// socket buffer (sd-bus asks for 8 MiB) is full; once the bus reads again,
+// the daemon must flush all of them by itself, in order, without an incoming
+// call to wake it.
+TEST_F(BusTest, SignalsQueuedWhileTheBusIsStoppedAllArriveInOrder) {
+    busctl(std::string("call ") + manager + "ListPairs");  // activates xconnectd
+    DaemonProcess recorder("/usr/bin/python3",
+                           {XCONNECT_SOURCE_DIR "/tests/dbus/signal_recorder.py"}, nullptr,
+                           /*with_stdout=*/true);
+    ASSERT_NO_THROW(recorder.expect_log("ready"));
+    auto ns4 = std::make_unique<Netns>("ns4");
+    ::kill(bus_->log().pid(), SIGSTOP);
+
+    // From the file watcher: rounds of 1500 pairs replaced by 1500 others,
+    // each announced (InterfacesAdded carries the whole object), tens of
+    // MiB in all.
+    constexpr int rounds = 8;
+    constexpr int pairs = 1500;
+    std::vector<std::string> expected;
+    std::vector<std::string> previous;
+    char left[16];
+    for (int round = 0; round < rounds; ++round) {
+        std::string config = "links:\n";
+        std::vector<std::string> current;
+        for (int n = 0; n < pairs; ++n) {
+            std::snprintf(left, sizeof left, "s%dq%04d", round, n);
+            config += std::string("  ") + left + ": " + left + "r\n";
+            current.push_back(std::string("/org/xconnect/pair/") + left);
+        }
+        for (const std::string& path : previous) {
+            expected.push_back("InterfacesRemoved " + path);
+        }
+        for (const std::string& path : current) {
+            expected.push_back("InterfacesAdded " + path);
+        }
+        previous = current;
+        replace_by_rename(config_, config);
+        ASSERT_NO_THROW(bus_->log().expect_log("applied (changed): 1500 pairs"));
+    }
+    // From netlink: one pair comes up, flaps, and goes pending again when
+    // its left side is deleted.
+    const std::string pair = "s7q0007";
+    add_veth(pair, *ns4, "qp-7", "169.254.1.40/24");
+    add_veth(pair + "r", *ns4, "rp-7", "169.254.1.41/24");
+    ASSERT_NO_THROW(bus_->log().expect_log(pair + "<->" + pair + "r: active"));
+    sh(host_->ip() + "link set " + pair + " down");
+    sh(host_->ip() + "link set " + pair + " up");
+    sh(host_->ip() + "link del " + pair);
+    ASSERT_NO_THROW(bus_->log().expect_log(pair + "<->" + pair + "r: pending"));
+    ::kill(bus_->log().pid(), SIGCONT);
+
+    for (const std::string& line : expected) {
+        ASSERT_EQ(recorder.expect_log("Interfaces", std::chrono::seconds(30)), line);
+    }
+    // The pair's changes in order: it comes up, flaps, and goes pending last.
+    std::vector<std::string> states;
+    size_t flaps_seen = 0;
+    while (states.empty() || states.back() != "State=pending") {
+        const std::string change = recorder.expect_log(
+            "PropertiesChanged /org/xconnect/pair/" + pair + " ", std::chrono::seconds(30));
+        if (const auto state = change.find(" State="); state != std::string::npos) {
+            states.push_back(change.substr(state + 1, change.find(' ', state + 1) - state - 1));
+        } else if (change.find("LeftOperState=") != std::string::npos) {
+            ++flaps_seen;
+        }
+    }
+    EXPECT_EQ(states, (std::vector<std::string>{"State=active", "State=pending"}));
+    EXPECT_GT(flaps_seen, 0u);
 }
 
 TEST_F(BusTest, IntrospectionMatchesTheContract) {

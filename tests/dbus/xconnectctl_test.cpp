@@ -3,21 +3,23 @@
 #include <gtest/gtest.h>
 
 #include "bus_fixture.hpp"
+#include "user_readable.hpp"
 
 namespace xconnect {
 namespace {
 
 using namespace test;
 
-const std::string xconnectctl = XCONNECTCTL_PATH;
-
 class XconnectctlTest : public BusTest {
   protected:
     // Runs xconnectctl (as `as`, if given) with `args`; status and output.
     Outcome ctl(const std::string& args, const TestUser* as = nullptr) {
         // No terminal on stdin: never a password prompt in a test.
-        return run((as ? as->run_as() : "") + xconnectctl + " " + args + " </dev/null");
+        return run((as ? as->run_as() : "") + xconnectctl_.string() + " " + args + " </dev/null");
     }
+    // Users run a copy: the build tree may be under /root.
+    const UserReadableCopy installed_{{XCONNECTCTL_PATH}};
+    const fs::path xconnectctl_ = installed_["xconnectctl"];
     // A --json document, checked by Python's json module: prints `expression`.
     std::string json_query(const std::string& document, const std::string& expression) {
         const fs::path file = config_dir_ / "out.json";
@@ -126,7 +128,7 @@ TEST_F(XconnectctlTest, ExitCodesTellWhatWentWrong) {
     EXPECT_NE(outcome.output.find(config_.string() + ":"), std::string::npos) << outcome.output;
 
     const std::string address = bus_->address();
-    outcome = run("DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent/socket " + xconnectctl);
+    outcome = run("DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent/socket " + xconnectctl_.string());
     EXPECT_EQ(outcome.status, 5) << outcome.output;
     EXPECT_NE(outcome.output.find("Start D-Bus"), std::string::npos) << outcome.output;
     EXPECT_EQ(ctl("").status, 0) << "the daemon is fine on the real address " << address;
@@ -152,7 +154,7 @@ TEST_F(XconnectctlTest, PolkitDecidesForUnprivilegedUsers) {
 
 TEST_F(XconnectctlTest, MonitorSeesPairsComeChangeAndGo) {
     ctl("add xconnect-1 xconnect-2");
-    DaemonProcess monitor(xconnectctl, {"monitor"}, nullptr, /*with_stdout=*/true);
+    DaemonProcess monitor(xconnectctl_.string(), {"monitor"}, nullptr, /*with_stdout=*/true);
     ASSERT_NO_THROW(monitor.expect_log("existing xconnect-1<->xconnect-2 active"));
     ctl("add xconnect-3 later-0");
     ASSERT_NO_THROW(monitor.expect_log("added xconnect-3<->later-0 pending"));
@@ -164,7 +166,7 @@ TEST_F(XconnectctlTest, MonitorSeesPairsComeChangeAndGo) {
     ctl("remove later-0");
     ASSERT_NO_THROW(monitor.expect_log("removed xconnect-3<->later-0"));
 
-    DaemonProcess json_monitor(xconnectctl, {"--json", "monitor"}, nullptr, true);
+    DaemonProcess json_monitor(xconnectctl_.string(), {"--json", "monitor"}, nullptr, true);
     const std::string existing = json_monitor.expect_log("\"event\":\"existing\"");
     EXPECT_NE(existing.find("\"left\":\"xconnect-1\""), std::string::npos) << existing;
     ctl("remove xconnect-1");
