@@ -4,12 +4,12 @@
 // memory, answers every call exactly once with an error the contract allows,
 // and the untouched pair xconnect-1<->xconnect-2 loses not one frame.
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 
 #include <map>
 #include <regex>
 
 #include "fault_bus_fixture.hpp"
+#include "user_readable.hpp"
 
 namespace xconnect {
 namespace {
@@ -17,29 +17,15 @@ namespace {
 using namespace test;
 using namespace std::chrono_literals;
 
-// A copy of the load client that the test users may run: the build tree sits
-// under the checkout, which may be /root (mode 0700).
+// The load client as the test users may run it: the build tree sits under
+// the checkout, which may be /root (mode 0700).
 class LoadClientCopy {
   public:
-    LoadClientCopy()
-        : directory_(fs::temp_directory_path() / ("xconnect-load-" + unique_suffix())),
-          binary_(directory_ / "bus_load_client") {
-        fs::create_directories(directory_);
-        fs::permissions(directory_, fs::perms(0755));
-        fs::copy_file(BUS_LOAD_CLIENT_PATH, binary_);
-        fs::permissions(binary_, fs::perms(0755));
-    }
-    ~LoadClientCopy() {
-        std::error_code ignored;
-        fs::remove_all(directory_, ignored);
-    }
-    LoadClientCopy(const LoadClientCopy&) = delete;
-    LoadClientCopy& operator=(const LoadClientCopy&) = delete;
-    const fs::path& binary() const { return binary_; }
+    LoadClientCopy() : copy_({BUS_LOAD_CLIENT_PATH}) {}
+    fs::path binary() const { return copy_["bus_load_client"]; }
 
   private:
-    fs::path directory_;
-    fs::path binary_;
+    UserReadableCopy copy_;
 };
 
 // key=value words of the load client's report line.
