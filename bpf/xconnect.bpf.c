@@ -49,7 +49,9 @@ int xconnect(struct xdp_md* ctx) {
         }
         if (counters) {
             counters->packets++;
-            counters->bytes += ctx->data_end - ctx->data;
+            /* Not data_end - data: pointer arithmetic needs CAP_PERFMON, which
+             * the unit does not grant; this counts every fragment too. */
+            counters->bytes += bpf_xdp_get_buff_len(ctx);
         }
     }
     return action;

@@ -2,6 +2,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include <boost/asio/post.hpp>
 #include <csignal>
 
 #include "common/log.hpp"
@@ -37,6 +38,7 @@ std::string summary(const std::vector<PairStatus>& pairs) {
 Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
     : io_(io),
       options_(std::move(options)),
+      dataplane_(options_.state_dir.value_or(ProgramPins::default_directory())),
       engine_(dataplane_, EngineOptions{.default_mode = options_.xdp_mode}),
       store_(options_.config_file),
       control_(engine_, store_),
@@ -49,8 +51,12 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
     watcher_ = std::make_unique<ConfigWatcher>(io_, options_.config_file, config_settle_time,
                                                [this] { config_file_changed(); });
     reload("start");
+    dataplane_.release_earlier_programs();
     if (!options_.no_bus) {
-        dbus_ = DbusService::start(io_, engine_, control_);
+        dbus_ = DbusService::start(io_, engine_, control_, [this] { bus_lost(); });
+        if (!dbus_) {
+            watch_for_bus();
+        }
     }
     wait_for_signal();
     sd_notifyf(0, "READY=1\nSTATUS=%s", summary(engine_.pairs()).c_str());
@@ -90,6 +96,48 @@ void Daemon::reload(std::string_view why) {
     log::info("config ", options_.config_file.string(), " applied (", why,
               "): ", summary(engine_.pairs()));
     sd_notifyf(0, "STATUS=%s", summary(engine_.pairs()).c_str());
+}
+
+void Daemon::bus_lost() {
+    log::warning("D-Bus: lost the system bus; every pair keeps forwarding; serving ",
+                 DbusService::bus_name, " again once the bus is back");
+    // Called from the service's own loop: destroy it from a later handler.
+    boost::asio::post(io_, [this] {
+        dbus_.reset();
+        watch_for_bus();
+    });
+}
+
+void Daemon::watch_for_bus() {
+    const auto socket = BusWatcher::system_bus_socket();
+    if (!socket) {
+        log::warning("D-Bus: the system bus address names no socket file to watch; not serving ",
+                     DbusService::bus_name, " until restarted");
+        return;
+    }
+    try {
+        bus_watcher_ = std::make_unique<BusWatcher>(io_, *socket, [this] { return try_bus(); });
+    } catch (const std::exception& error) {
+        log::warning("D-Bus: ", error.what(), "; not serving ", DbusService::bus_name,
+                     " until restarted");
+    }
+}
+
+bool Daemon::try_bus() {
+    try {
+        dbus_ = DbusService::start(
+            io_, engine_, control_, [this] { bus_lost(); },
+            /*quiet=*/true);
+    } catch (const std::exception& error) {
+        log::error("D-Bus: ", error.what());
+        return false;
+    }
+    if (!dbus_) {
+        return false;
+    }
+    // Called from the watcher's own handler.
+    boost::asio::post(io_, [this] { bus_watcher_.reset(); });
+    return true;
 }
 
 void Daemon::wait_for_signal() {

@@ -10,6 +10,7 @@
 
 #include "config/config_store.hpp"
 #include "config/config_watcher.hpp"
+#include "dbus/bus_watcher.hpp"
 #include "dbus/dbus_service.hpp"
 #include "engine/engine.hpp"
 #include "loader/kernel_dataplane.hpp"
@@ -35,6 +36,11 @@ class Daemon {
     void reload(std::string_view why);
     void config_file_changed();
     void wait_for_signal();
+    // The bus comes and goes (dbus-daemon restarted): pairs keep forwarding,
+    // and the service is published again once the bus is back.
+    void bus_lost();
+    void watch_for_bus();
+    bool try_bus();
     void stop(int signal);
 
     boost::asio::io_context& io_;
@@ -48,6 +54,7 @@ class Daemon {
     LinkMonitor link_monitor_;
     std::unique_ptr<ConfigWatcher> watcher_;
     std::unique_ptr<DbusService> dbus_;
+    std::unique_ptr<BusWatcher> bus_watcher_;
 };
 
 }  // namespace xconnect

@@ -1,4 +1,5 @@
 #include <boost/asio/io_context.hpp>
+#include <csignal>
 #include <cstdio>
 #include <exception>
 
@@ -21,6 +22,9 @@ int main(int argc, char** argv) {
     if (command_line.options.verbose) {
         log::set_max_level(log::Level::debug);
     }
+    // A log reader that went away (the journal, a test) must not take the
+    // dataplane's keeper with it.
+    std::signal(SIGPIPE, SIG_IGN);
     try {
         boost::asio::io_context io(1);
         Daemon daemon(io, command_line.options);

@@ -13,6 +13,9 @@ std::string usage_text() {
            "); -conf FILE works too\n"
            "  -m, --xdp-mode MODE   auto (default), native or generic\n"
            "      --no-bus          file-driven only: no D-Bus service\n"
+           "      --state-dir DIR   bpffs directory where the XDP program is pinned, so that\n"
+           "                        the next xconnectd takes over what a killed one left\n"
+           "                        (default /sys/fs/bpf/xconnect/<network namespace inode>)\n"
            "  -v, --verbose         log debug messages\n"
            "      --netlink-rcvbuf BYTES\n"
            "                        link monitor socket buffer (default 8 MiB; for tests)\n"
@@ -65,6 +68,12 @@ CommandLine parse_command_line(const std::vector<std::string>& arguments) {
                 return fail(argument + " must be auto, native or generic");
             }
             result.options.xdp_mode = *policy;
+        } else if (argument == "--state-dir") {
+            auto directory = value();
+            if (!directory || directory->empty()) {
+                return fail(argument + " needs a directory");
+            }
+            result.options.state_dir = std::filesystem::absolute(*directory).lexically_normal();
         } else if (argument == "--no-bus") {
             result.options.no_bus = true;
         } else if (argument == "--netlink-rcvbuf") {

@@ -17,6 +17,9 @@ struct DaemonOptions {
     ModePolicy xdp_mode = ModePolicy::automatic;
     bool no_bus = false;
     bool verbose = false;
+    // Where the XDP program is pinned for the next xconnectd to recognise;
+    // nullopt: ProgramPins::default_directory().
+    std::optional<std::filesystem::path> state_dir;
     // Link monitor's socket buffer; tests make it tiny to force overruns.
     int netlink_receive_buffer = netlink::default_monitor_buffer;
 };

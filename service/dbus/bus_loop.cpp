@@ -12,10 +12,11 @@
 namespace xconnect {
 
 BusLoop::BusLoop(boost::asio::io_context& io, sdbus::IConnection& connection,
-                 std::function<void()> after_each_message)
+                 std::function<void()> after_each_message, std::function<void()> lost)
     : io_(io),
       connection_(connection),
       after_each_message_(std::move(after_each_message)),
+      lost_(std::move(lost)),
       descriptor_(io),
       timer_(io) {
     descriptor_.assign(connection_.getEventLoopPollData().fd);
@@ -29,7 +30,7 @@ BusLoop::~BusLoop() {
 }
 
 void BusLoop::wake() {
-    if (wake_pending_) {
+    if (wake_pending_ || broken_) {
         return;
     }
     wake_pending_ = true;
@@ -40,15 +41,25 @@ void BusLoop::wake() {
 }
 
 void BusLoop::process() {
+    if (broken_) {
+        return;
+    }
     try {
         while (connection_.processPendingRequest()) {
             after_each_message_();
         }
+        after_each_message_();
+        arm();
     } catch (const std::exception& error) {
-        log::error("D-Bus: processing a message: ", error.what());
+        // sd-bus fails here only when the connection itself is gone (method
+        // handlers' errors become error replies).
+        log::error("D-Bus: the connection to the bus broke: ", error.what());
+        broken_ = true;
+        boost::system::error_code ignored;
+        descriptor_.cancel(ignored);
+        timer_.cancel();
+        lost_();
     }
-    after_each_message_();
-    arm();
 }
 
 void BusLoop::arm() {
@@ -59,7 +70,8 @@ void BusLoop::arm() {
 
     const sdbus::IConnection::PollData poll = connection_.getEventLoopPollData();
     auto on_ready = [this, generation](const boost::system::error_code& error) {
-        if (error == boost::asio::error::operation_aborted || generation != generation_) {
+        if (error == boost::asio::error::operation_aborted || generation != generation_ ||
+            broken_) {
             return;
         }
         process();

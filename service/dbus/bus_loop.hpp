@@ -21,9 +21,11 @@ namespace xconnect {
 class BusLoop {
   public:
     // `after_each_message` runs after every message sd-bus dispatched (and
-    // after each pass), when no bus callback is on the stack.
+    // after each pass), when no bus callback is on the stack. `lost` runs
+    // once when the connection breaks (the bus went away); the loop then
+    // leaves the connection alone, and may be destroyed from a later handler.
     BusLoop(boost::asio::io_context& io, sdbus::IConnection& connection,
-            std::function<void()> after_each_message);
+            std::function<void()> after_each_message, std::function<void()> lost);
     ~BusLoop();
     BusLoop(const BusLoop&) = delete;
     BusLoop& operator=(const BusLoop&) = delete;
@@ -40,6 +42,8 @@ class BusLoop {
     boost::asio::io_context& io_;
     sdbus::IConnection& connection_;
     std::function<void()> after_each_message_;
+    std::function<void()> lost_;
+    bool broken_ = false;
     boost::asio::posix::stream_descriptor descriptor_;  // sd-bus owns the fd
     boost::asio::steady_timer timer_;
     uint64_t generation_ = 0;  // completions of an older arm() are stale

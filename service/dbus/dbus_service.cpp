@@ -14,12 +14,16 @@ constexpr const char* pair_interface = "org.xconnect.Pair";
 }
 
 std::unique_ptr<DbusService> DbusService::start(boost::asio::io_context& io, Engine& engine,
-                                                PairControl& control) {
+                                                PairControl& control, std::function<void()> lost,
+                                                bool quiet) {
     std::unique_ptr<sdbus::IConnection> connection;
     try {
         connection = sdbus::createSystemBusConnection();
     } catch (const sdbus::Error& error) {
-        log::warning("D-Bus: no system bus (", error.getMessage(), "); running file-driven only");
+        if (!quiet) {
+            log::warning("D-Bus: no system bus (", error.getMessage(),
+                         "); running file-driven until it appears");
+        }
         return nullptr;
     }
     std::unique_ptr<DbusService> service(new DbusService(engine, control, std::move(connection)));
@@ -32,8 +36,9 @@ std::unique_ptr<DbusService> DbusService::start(boost::asio::io_context& io, Eng
     }
     // Only now: requestName() waited for its reply synchronously and may have
     // read calls (the activating one among them) into sd-bus's queue.
-    service->loop_ = std::make_unique<BusLoop>(io, *service->connection_,
-                                               [raw = service.get()] { raw->retired_.clear(); });
+    service->loop_ = std::make_unique<BusLoop>(
+        io, *service->connection_, [raw = service.get()] { raw->retired_.clear(); },
+        std::move(lost));
     log::info("D-Bus: serving ", bus_name, " on the system bus");
     return service;
 }

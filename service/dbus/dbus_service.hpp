@@ -7,6 +7,7 @@
 // polkit. It never touches the kernel.
 
 #include <boost/asio/io_context.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -31,10 +32,13 @@ class DbusService final : public EngineObserver {
     static constexpr const char* bus_name = "org.xconnect";
 
     // Connects to the system bus, publishes the objects and takes the name.
-    // Returns nullptr, having said why once, when no system bus is reachable.
-    // Throws std::runtime_error if the name cannot be had.
+    // Returns nullptr when no system bus is reachable (saying why, unless
+    // `quiet`). Throws std::runtime_error if the name cannot be had. `lost`
+    // runs when the bus goes away later; destroy the service from another
+    // handler then.
     static std::unique_ptr<DbusService> start(boost::asio::io_context& io, Engine& engine,
-                                              PairControl& control);
+                                              PairControl& control, std::function<void()> lost,
+                                              bool quiet = false);
     ~DbusService() override;
 
     void pair_added(const PairStatus& pair) override;

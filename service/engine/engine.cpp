@@ -306,9 +306,9 @@ void Engine::bring_up(Record& record, const LinkInfo& left, const LinkInfo& righ
             mode = AttachMode::generic;
             attach_ports(record, left, right, mode);
         }
-        dataplane_.connect(left.ifindex, right.ifindex);
+        connect_port(left, right);
         if (!status.spec.is_self_pair()) {
-            dataplane_.connect(right.ifindex, left.ifindex);
+            connect_port(right, left);
         }
         status.state = PairState::active;
         status.mode = mode;
@@ -325,15 +325,23 @@ void Engine::bring_up(Record& record, const LinkInfo& left, const LinkInfo& righ
         if (error.error_number() == E2BIG) {
             // The kernel's word for a full map; ours is checked first, so
             // entries we do not know of (or a smaller map) filled it.
-            reason += " (a map of the XDP program is full: it holds " +
-                      std::to_string(dataplane_.port_capacity()) + " interfaces (XC_MAX_PORTS), " +
-                      std::to_string(ports_in_use_) + " of them ours)";
+            reason += " (the XDP program's maps are full: they hold " +
+                      std::to_string(dataplane_.port_capacity()) + " interfaces, XC_MAX_PORTS)";
         }
         // Tried again on a reload or when an interface is recreated.
         fail(record, reason, RetryHold{left.ifindex, right.ifindex, {}});
     } catch (const std::exception& error) {
         // Tried again on a reload or when an interface is recreated.
         fail(record, error.what(), RetryHold{left.ifindex, right.ifindex, {}});
+    }
+}
+
+void Engine::connect_port(const LinkInfo& from, const LinkInfo& to) {
+    try {
+        dataplane_.connect(from.ifindex, to.ifindex);
+    } catch (const SystemError& error) {
+        // The dataplane knows ifindexes only: say which interfaces.
+        throw SystemError(from.name + " to " + to.name, error);
     }
 }
 

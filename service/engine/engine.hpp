@@ -115,6 +115,7 @@ class Engine {
     void reconcile_holders(std::string_view name_a, std::string_view name_b);
     void bring_up(Record& record, const LinkInfo& left, const LinkInfo& right);
     void check_port_capacity(const Record& record) const;
+    void connect_port(const LinkInfo& from, const LinkInfo& to);
     void fail(Record& record, const std::string& reason, RetryHold hold) noexcept;
     bool still_held(const Record& record, const LinkInfo& left, const LinkInfo& right) const;
     void attach_ports(Record& record, const LinkInfo& left, const LinkInfo& right, AttachMode mode);

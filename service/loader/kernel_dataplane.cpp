@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
+#include <net/if.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -61,7 +62,7 @@ void KernelDataplane::SkeletonDeleter::operator()(xconnect_bpf* skeleton) const 
     xconnect_bpf::destroy(skeleton);
 }
 
-KernelDataplane::KernelDataplane() {
+KernelDataplane::KernelDataplane(std::optional<std::filesystem::path> state_dir) {
     libbpf_set_print(forward_libbpf_message);
     skeleton_.reset(xconnect_bpf::open_and_load());
     if (!skeleton_) {
@@ -72,8 +73,17 @@ KernelDataplane::KernelDataplane() {
         throw_errno("query XDP program id", "bpf_obj_get_info_by_fd");
     }
     program_id_ = info->id;
-    program_name_ = info->name;
-    std::copy(std::begin(info->tag), std::end(info->tag), program_tag_.begin());
+    if (state_dir) {
+        try {
+            pins_.emplace(*state_dir);
+            pins_->pin_own(program_fd(), program_id_);
+        } catch (const SystemError& error) {
+            log::warning(error.what(),
+                         "; running unpinned: a restarted xconnectd will not recognise this "
+                         "one's programs");
+            pins_.reset();
+        }
+    }
     possible_cpus_ = libbpf_num_possible_cpus();
     if (possible_cpus_ <= 0) {
         throw SystemError("count CPUs", "libbpf_num_possible_cpus", -possible_cpus_);
@@ -84,20 +94,13 @@ KernelDataplane::~KernelDataplane() {
     while (!attached_.empty()) {
         detach(attached_.begin()->first);
     }
+    if (pins_) {
+        pins_->remove_all();
+    }
 }
 
 int KernelDataplane::program_fd() const {
     return bpf_program__fd(skeleton_->progs.xconnect);
-}
-
-bool KernelDataplane::is_earlier_xconnect(uint32_t program_id) const {
-    UniqueFd program(bpf_prog_get_fd_by_id(program_id));
-    if (!program) {
-        return false;  // gone meanwhile, or not ours to look at
-    }
-    const auto info = program_info(program.get());
-    return info && info->type == BPF_PROG_TYPE_XDP && program_name_ == info->name &&
-           std::equal(program_tag_.begin(), program_tag_.end(), std::begin(info->tag));
 }
 
 std::optional<AttachedProgram> KernelDataplane::attached_program(uint32_t ifindex) {
@@ -115,8 +118,7 @@ std::optional<AttachedProgram> KernelDataplane::attached_program(uint32_t ifinde
     } else {
         return std::nullopt;
     }
-    attached.earlier_xconnect =
-        attached.program_id != program_id_ && is_earlier_xconnect(attached.program_id);
+    attached.earlier_xconnect = pins_ && pins_->earlier(attached.program_id).has_value();
     return attached;
 }
 
@@ -159,15 +161,16 @@ void KernelDataplane::attach(uint32_t ifindex, AttachMode mode) {
 
 void KernelDataplane::replace_earlier(uint32_t ifindex, const AttachedProgram& earlier,
                                       AttachMode mode) {
-    UniqueFd old_program(bpf_prog_get_fd_by_id(earlier.program_id));
+    const std::optional<int> old_program =
+        pins_ ? pins_->earlier(earlier.program_id) : std::nullopt;
     if (!old_program) {
-        throw_errno(
+        throw SystemError(
             on_ifindex("take over XDP program id " + std::to_string(earlier.program_id), ifindex),
-            "bpf_prog_get_fd_by_id");
+            "no pin of it in the state directory", ENOENT);
     }
     log::notice("ifindex ", ifindex, ": taking over XDP program id ", earlier.program_id,
                 " left attached by an earlier xconnectd");
-    LIBBPF_OPTS(bpf_xdp_attach_opts, expected, .old_prog_fd = old_program.get());
+    LIBBPF_OPTS(bpf_xdp_attach_opts, expected, .old_prog_fd = *old_program);
     if (earlier.mode == mode) {
         // Atomic: the interface is never without a program.
         if (int rc = bpf_xdp_attach(static_cast<int>(ifindex), program_fd(),
@@ -207,6 +210,42 @@ void KernelDataplane::detach(uint32_t ifindex) noexcept {
     if (rc != 0 && rc != -ENODEV && rc != -EEXIST) {
         log::warning(on_ifindex("detach XDP program", ifindex),
                      ": bpf_xdp_detach: ", errno_text(-rc));
+    }
+}
+
+void KernelDataplane::release_earlier_programs() noexcept {
+    if (!pins_ || pins_->earlier_programs().empty()) {
+        return;
+    }
+    // Every interface of the namespace: one that still runs an earlier
+    // program exists now, or the kernel has dropped the program with it.
+    std::unique_ptr<struct if_nameindex, decltype(&if_freenameindex)> interfaces(if_nameindex(),
+                                                                                 if_freenameindex);
+    for (const struct if_nameindex* interface = interfaces.get();
+         interface && interface->if_index != 0; ++interface) {
+        LIBBPF_OPTS(bpf_xdp_query_opts, query);
+        const int ifindex = static_cast<int>(interface->if_index);
+        if (bpf_xdp_query(ifindex, 0, &query) != 0) {
+            continue;  // gone meanwhile
+        }
+        for (const auto& [id, mode] : {std::pair{query.drv_prog_id, XDP_FLAGS_DRV_MODE},
+                                       std::pair{query.skb_prog_id, XDP_FLAGS_SKB_MODE}}) {
+            const std::optional<int> earlier = id != 0 ? pins_->earlier(id) : std::nullopt;
+            if (!earlier) {
+                continue;
+            }
+            LIBBPF_OPTS(bpf_xdp_attach_opts, expected, .old_prog_fd = *earlier);
+            if (int rc = bpf_xdp_detach(ifindex, XDP_FLAGS_REPLACE | mode, &expected); rc != 0) {
+                log::warning(interface->if_name, ": detach earlier xconnectd's XDP program id ", id,
+                             ": bpf_xdp_detach: ", errno_text(-rc));
+            } else {
+                log::notice(interface->if_name, ": detached XDP program id ", id,
+                            " of an earlier xconnectd: no pair uses the interface now");
+            }
+        }
+    }
+    while (!pins_->earlier_programs().empty()) {
+        pins_->forget(pins_->earlier_programs().begin()->first);
     }
 }
 

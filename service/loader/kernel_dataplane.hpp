@@ -10,15 +10,17 @@
 // an existing program (XDP_FLAGS_UPDATE_IF_NOEXIST) and every detach removes
 // only our own (XDP_FLAGS_REPLACE with our fd), so no race clobbers anybody.
 // If the daemon dies, its programs stay attached and keep forwarding; the
-// next xconnectd recognises them (same name and tag) and takes them over.
+// next xconnectd recognises them by the pin the earlier one left in its state
+// directory (ProgramPins) and takes them over.
 
-#include <array>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
 
 #include "engine/dataplane.hpp"
+#include "program_pins.hpp"
 
 struct xconnect_bpf;
 
@@ -26,8 +28,10 @@ namespace xconnect {
 
 class KernelDataplane final : public Dataplane {
   public:
-    // Loads the program and creates its maps. Throws SystemError.
-    KernelDataplane();
+    // Loads the program and creates its maps, and pins it in `state_dir`
+    // (nullopt: nowhere, so a restarted daemon will not recognise it). Throws
+    // SystemError.
+    explicit KernelDataplane(std::optional<std::filesystem::path> state_dir);
     // Detaches whatever is still attached (the engine's shutdown() normally has).
     ~KernelDataplane() override;
     KernelDataplane(const KernelDataplane&) = delete;
@@ -45,12 +49,16 @@ class KernelDataplane final : public Dataplane {
     // For tests that drive the program directly (BPF_PROG_TEST_RUN).
     int program_fd() const;
 
+    // After the first reconciliation: detaches earlier xconnectds' programs
+    // that no pair took over (their interfaces left the configuration while
+    // no daemon ran) and unpins them.
+    void release_earlier_programs() noexcept;
+
   private:
     struct SkeletonDeleter {
         void operator()(xconnect_bpf* skeleton) const noexcept;
     };
 
-    bool is_earlier_xconnect(uint32_t program_id) const;
     // The slot of xc_counter_slots that counts `ifindex`, if it owns one.
     std::optional<uint32_t> owned_slot(uint32_t ifindex) const;
     void create_counters(uint32_t from);
@@ -58,8 +66,7 @@ class KernelDataplane final : public Dataplane {
 
     std::unique_ptr<xconnect_bpf, SkeletonDeleter> skeleton_;
     uint32_t program_id_ = 0;
-    std::string program_name_;
-    std::array<uint8_t, 8> program_tag_{};  // BPF_TAG_SIZE
+    std::optional<ProgramPins> pins_;
     int possible_cpus_ = 0;
     std::map<uint32_t, AttachMode> attached_;  // ifindex -> mode, what we attached
 };

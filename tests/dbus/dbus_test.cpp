@@ -10,6 +10,7 @@
 #include <regex>
 
 #include "bus_fixture.hpp"
+#include "loss_meter.hpp"
 #include "user_readable.hpp"
 
 namespace xconnect {
@@ -342,6 +343,32 @@ TEST_F(BusTest, SignalsQueuedWhileTheBusIsStoppedAllArriveInOrder) {
     EXPECT_GT(flaps_seen, 0u);
 }
 
+TEST_F(BusTest, BusRestartLosesNoFrameAndTheServiceComesBack) {
+    busctl(std::string("call ") + manager + "AddPair ss xconnect-1 xconnect-2");
+    const pid_t xconnectd = bus_->owner_pid("org.xconnect");
+    LossMeter meter(*peers_[0], "xc-1", "169.254.1.10", *peers_[1], "xc-2", "169.254.1.20");
+    meter.wait_until_flowing();
+
+    bus_->restart();
+    ASSERT_NO_THROW(
+        bus_->log().expect_log("D-Bus: lost the system bus; every pair keeps forwarding"));
+    // Published again by the same daemon, unasked: nobody calls it meanwhile
+    // (a call would D-Bus-activate a second xconnectd here, where no systemd
+    // ties activation to the running unit).
+    ASSERT_NO_THROW(bus_->log().expect_log("D-Bus: serving org.xconnect"));
+    EXPECT_EQ(bus_->owner_pid("org.xconnect"), xconnectd);
+    EXPECT_EQ(busctl(std::string("call ") + manager + "ListPairs"),
+              "a(ssso) 1 \"xconnect-1\" \"xconnect-2\" \"active\" "
+              "\"/org/xconnect/pair/xconnect_2d1\"\n");
+    EXPECT_EQ(property("/org/xconnect/pair/xconnect_2d1", "State"), "s \"active\"\n");
+    EXPECT_EQ(busctl(std::string("call ") + manager + "AddPair ss xconnect-3 xconnect-3"),
+              "o \"/org/xconnect/pair/xconnect_2d3\"\n");
+
+    const LossReport report = meter.stop();
+    EXPECT_GT(report.received, 0u);
+    EXPECT_EQ(report.forwarding_lost(), 0u) << report.summary();
+}
+
 TEST_F(BusTest, IntrospectionMatchesTheContract) {
     busctl(std::string("call ") + manager + "AddPair ss xconnect-1 xconnect-2");
     const fs::path manager_xml = config_dir_ / "manager.xml";
@@ -365,8 +392,7 @@ TEST_F(BusTest, IntrospectionMatchesTheContract) {
 TEST_F(DaemonTest, WithNoBusReachableItSaysSoOnceAndRunsFromTheFile) {
     ::setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/xconnect-test-socket", 1);
     replace_by_rename(config_, "links:\n  xconnect-1: xconnect-2\n");
-    daemon_ = std::make_unique<DaemonProcess>(
-        XCONNECTD_PATH, std::vector<std::string>{"--config", config_.string()}, host_.get());
+    daemon_ = start_xconnectd({"--config", config_.string()});
     ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
     expect_log("D-Bus: no system bus");
     EXPECT_TRUE(reachable(1, "169.254.1.20"));

@@ -21,6 +21,7 @@
 
 #include "daemon_process.hpp"
 #include "netns.hpp"
+#include "unit_capabilities.hpp"
 
 namespace xconnect::test {
 
@@ -57,6 +58,7 @@ class DaemonTest : public testing::Test {
   protected:
     void SetUp() override {
         XCONNECT_REQUIRE_ROOT();
+        ensure_bpffs_mounted();
         host_ = std::make_unique<Netns>("host");
         for (int n = 1; n <= 3; ++n) {
             peers_.push_back(std::make_unique<Netns>("ns" + std::to_string(n)));
@@ -93,7 +95,15 @@ class DaemonTest : public testing::Test {
         replace_by_rename(config_, config_text);
         std::vector<std::string> args{"--no-bus", "--config", config_.string()};
         args.insert(args.end(), extra_args.begin(), extra_args.end());
-        daemon_ = std::make_unique<DaemonProcess>(XCONNECTD_PATH, args, host_.get());
+        daemon_ = start_xconnectd(args);
+    }
+
+    // xconnectd in the host namespace, under exactly the unit's capabilities.
+    std::unique_ptr<DaemonProcess> start_xconnectd(const std::vector<std::string>& args) {
+        std::vector<std::string> command = xconnectd_as_the_unit_runs_it(args);
+        const std::string program = command.front();
+        command.erase(command.begin());
+        return std::make_unique<DaemonProcess>(program, command, host_.get());
     }
 
     // Waits for the daemon to log `text` (an event, not a fixed sleep).

@@ -238,9 +238,7 @@ TEST_F(EditorTest, SighupReloads) {
 }
 
 TEST_F(DaemonTest, MissingFileAtStartIsWaitedFor) {
-    daemon_ = std::make_unique<DaemonProcess>(
-        XCONNECTD_PATH, std::vector<std::string>{"--no-bus", "-conf", config_.string()},
-        host_.get());
+    daemon_ = start_xconnectd({"--no-bus", "-conf", config_.string()});
     expect_log("does not exist; keeping the running 0 pairs");
     replace_by_rename(config_, "links:\n  xconnect-1: xconnect-2\n");
     expect_log("xconnect-1<->xconnect-2: added, active");

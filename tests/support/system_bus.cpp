@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -10,6 +11,7 @@
 #include <sstream>
 
 #include "common/unique_fd.hpp"
+#include "unit_capabilities.hpp"
 
 namespace xconnect::test {
 
@@ -39,15 +41,16 @@ std::string quote(const std::string& word) {
 }  // namespace
 
 SystemBus::SystemBus(const Netns& netns, const std::vector<std::string>& xconnectd_args)
-    : directory_(fs::temp_directory_path() / ("xconnect-bus-" + unique_suffix())) {
+    : directory_(fs::temp_directory_path() / ("xconnect-bus-" + unique_suffix())), netns_(netns) {
     fs::create_directories(directory_ / "services");
     // Unprivileged test users must reach the socket.
     fs::permissions(directory_, fs::perms::owner_all | fs::perms::group_read |
                                     fs::perms::group_exec | fs::perms::others_read |
                                     fs::perms::others_exec);
-    std::string exec = XCONNECTD_PATH;
-    for (const std::string& arg : xconnectd_args) {
-        exec += " " + arg;
+    // Activated under exactly the capabilities the unit grants.
+    std::string exec;
+    for (const std::string& word : xconnectd_as_the_unit_runs_it(xconnectd_args)) {
+        exec += (exec.empty() ? "" : " ") + word;
     }
     write_file(directory_ / "services" / "org.xconnect.service",
                "[D-BUS Service]\nName=org.xconnect\nExec=" + exec + "\nUser=root\n",
@@ -62,16 +65,31 @@ SystemBus::SystemBus(const Netns& netns, const std::vector<std::string>& xconnec
                           XCONNECT_SOURCE_DIR),
                fs::perms(0644));
     ::setenv("DBUS_SYSTEM_BUS_ADDRESS", address().c_str(), 1);
-    daemon_ = std::make_unique<DaemonProcess>(
+    daemon_ = start_dbus_daemon();
+}
+
+std::unique_ptr<DaemonProcess> SystemBus::start_dbus_daemon() const {
+    auto daemon = std::make_unique<DaemonProcess>(
         "/usr/bin/dbus-daemon",
         std::vector<std::string>{"--config-file=" + (directory_ / "bus.conf").string(), "--nofork",
                                  "--nopidfile", "--print-address"},
-        &netns, /*with_stdout=*/true);
-    daemon_->expect_log("unix:path=");  // listening
+        &netns_, /*with_stdout=*/true);
+    daemon->expect_log("unix:path=");  // listening
+    return daemon;
+}
+
+void SystemBus::restart() {
+    DaemonProcess& running = restarted_ ? *restarted_ : *daemon_;
+    running.signal(SIGKILL);
+    // Gone, but not reaped: its pipe is still read, for what it activated.
+    siginfo_t exited{};
+    ::waitid(P_PID, static_cast<id_t>(running.pid()), &exited, WEXITED | WNOWAIT);
+    restarted_ = start_dbus_daemon();
 }
 
 SystemBus::~SystemBus() {
     stop_xconnectd();
+    restarted_.reset();
     daemon_.reset();
     ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
     std::error_code ignored;

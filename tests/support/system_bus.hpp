@@ -27,8 +27,13 @@ class SystemBus {
     SystemBus(const SystemBus&) = delete;
     SystemBus& operator=(const SystemBus&) = delete;
 
-    // dbus-daemon's output, with what activated services print.
+    // dbus-daemon's output, with what activated services print (the first
+    // dbus-daemon's: what it activated keeps writing there after a restart).
     DaemonProcess& log() { return *daemon_; }
+
+    // Kills dbus-daemon and starts a new one on the same socket and
+    // configuration; what the old one activated keeps running.
+    void restart();
     std::string address() const { return "unix:path=" + (directory_ / "socket").string(); }
 
     // The pid of the connection that owns `name`, 0 if none does.
@@ -37,8 +42,12 @@ class SystemBus {
     void stop_xconnectd();
 
   private:
+    std::unique_ptr<DaemonProcess> start_dbus_daemon() const;
+
     std::filesystem::path directory_;
+    const Netns& netns_;
     std::unique_ptr<DaemonProcess> daemon_;
+    std::unique_ptr<DaemonProcess> restarted_;  // after restart()
 };
 
 // polkitd on the bus of this process, with the project's action file

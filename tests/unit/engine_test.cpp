@@ -434,13 +434,26 @@ TEST_F(EngineTest, KernelsFullMapIsReportedAsSuch) {
     const PairStatus refused = status("eth2");
     EXPECT_EQ(refused.state, PairState::failed);
     EXPECT_NE(refused.error.find("(E2BIG)"), std::string::npos) << refused.error;
-    EXPECT_NE(refused.error.find("a map of the XDP program is full: it holds 4096 interfaces "
-                                 "(XC_MAX_PORTS)"),
+    EXPECT_NE(refused.error.find("(the XDP program's maps are full: they hold 4096 interfaces, "
+                                 "XC_MAX_PORTS)"),
               std::string::npos)
         << refused.error;
     EXPECT_FALSE(kernel.attached.contains(3)) << "no half-attached pair";
     EXPECT_FALSE(kernel.attached.contains(4));
     EXPECT_EQ(kernel.redirects, (std::map<uint32_t, uint32_t>{{1, 2}, {2, 1}}));
+}
+
+TEST_F(EngineTest, ConnectFailureNamesTheInterfacesAndRollsBack) {
+    engine.set_links({nic(1, "eth0"), nic(2, "eth1")});
+    kernel.gone.insert(2);  // deleted between the attach and the map update
+    engine.apply({pair("eth0", "eth1")});
+    const PairStatus refused = status("eth0");
+    EXPECT_EQ(refused.state, PairState::failed);
+    EXPECT_EQ(refused.error,
+              "eth0 to eth1: redirect to ifindex 2 on ifindex 1: bpf_map_update_elem: Invalid "
+              "argument (EINVAL)");
+    EXPECT_TRUE(kernel.attached.empty());
+    EXPECT_TRUE(kernel.redirects.empty());
 }
 
 TEST_F(EngineTest, AutoModeUsesNativeWhereTheDriverHasIt) {

@@ -57,6 +57,12 @@ class FakeDataplane final : public Dataplane {
     }
 
     void connect(uint32_t from, uint32_t to) override {
+        if (gone.contains(to)) {
+            // What DEVMAP_HASH says of a target that no longer exists.
+            throw SystemError(
+                "redirect to ifindex " + std::to_string(to) + " on ifindex " + std::to_string(from),
+                "bpf_map_update_elem", EINVAL);
+        }
         if (!redirects.contains(from) && redirects.size() >= map_entries) {
             // What the kernel says of a full DEVMAP_HASH.
             throw SystemError(
@@ -108,6 +114,7 @@ class FakeDataplane final : public Dataplane {
     size_t map_entries = 4096;
     std::set<uint32_t> no_native;
     std::set<uint32_t> refuse;
+    std::set<uint32_t> gone;  // deleted, the engine not told yet
     std::vector<std::string> journal;
 };
 
