@@ -127,7 +127,7 @@ void SystemBus::stop_xconnectd() {
     }
 }
 
-Polkitd::Polkitd(const std::string& group)
+Polkitd::Polkitd(const std::string& group, const std::string& earlier_rules)
     : rules_(fs::path(polkit_rules_dir) / ("49-xconnect-test-" + unique_suffix() + ".rules")) {
     const fs::path action = fs::path(polkit_actions_dir) / "org.xconnect.policy";
     if (!fs::exists(action)) {
@@ -140,10 +140,11 @@ Polkitd::Polkitd(const std::string& group)
     // polkitd runs as user polkitd: the rules must be world-readable, and in
     // place before it starts.
     write_file(rules_,
-               "polkit.addRule(function(action, subject) {\n"
-               "    if ((action.id == \"org.xconnect.manage-pairs\" ||\n"
-               "         action.id == \"org.xconnect.reload\") &&\n"
-               "        subject.isInGroup(\"" +
+               earlier_rules +
+                   "polkit.addRule(function(action, subject) {\n"
+                   "    if ((action.id == \"org.xconnect.manage-pairs\" ||\n"
+                   "         action.id == \"org.xconnect.reload\") &&\n"
+                   "        subject.isInGroup(\"" +
                    group +
                    "\")) {\n"
                    "        return polkit.Result.YES;\n"
