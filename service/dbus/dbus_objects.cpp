@@ -90,7 +90,8 @@ ManagerObject::ManagerObject(sdbus::IConnection& connection, const Engine& engin
     : AdaptorInterfaces(connection, manager_path),
       engine_(engine),
       control_(control),
-      authorizer_(authorizer) {
+      authorizer_(authorizer),
+      long_name_filter_(std::make_unique<LongNameFilter>(getObject())) {
     registerAdaptor();
 }
 

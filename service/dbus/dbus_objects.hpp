@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "engine/engine.hpp"
+#include "long_name_filter.hpp"
 #include "xconnect_manager_adaptor.h"
 #include "xconnect_pair_adaptor.h"
 
@@ -40,6 +41,8 @@ class ManagerObject final
     const Engine& engine_;
     PairControl& control_;
     PolkitAuthorizer& authorizer_;
+    // On the connection, for every object's Properties calls.
+    std::unique_ptr<LongNameFilter> long_name_filter_;
 };
 
 class PairObject final
