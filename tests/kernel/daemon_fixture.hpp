@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "daemon_process.hpp"
+#include "loss_meter.hpp"
 #include "netns.hpp"
 #include "unit_capabilities.hpp"
 
@@ -146,6 +147,28 @@ class ConnectedTest : public DaemonTest {
         expect_log("xconnect-1<->xconnect-2: added, active (generic)");
         expect_applied();
     }
+};
+
+// ConnectedTest with a loss meter streaming across xconnect-1<->xconnect-2
+// from SetUp on: the untouched pair of a fault test, which must lose nothing.
+class MeteredTest : public ConnectedTest {
+  protected:
+    void SetUp() override {
+        ConnectedTest::SetUp();
+        if (IsSkipped() || HasFatalFailure()) {
+            return;
+        }
+        meter_ = std::make_unique<LossMeter>(*peers_[0], "xc-1", "169.254.1.10", *peers_[1], "xc-2",
+                                             "169.254.1.20");
+        ASSERT_NO_THROW(meter_->wait_until_flowing());
+    }
+
+    void TearDown() override {
+        meter_.reset();  // before the namespaces it streams across
+        ConnectedTest::TearDown();
+    }
+
+    std::unique_ptr<LossMeter> meter_;
 };
 
 }  // namespace xconnect::test

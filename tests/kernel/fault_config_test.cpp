@@ -33,23 +33,8 @@ struct RemovedAtEnd {
     }
 };
 
-class ConfigFaultTest : public ConnectedTest {
+class ConfigFaultTest : public MeteredTest {
   protected:
-    void SetUp() override {
-        ConnectedTest::SetUp();
-        if (IsSkipped() || HasFatalFailure()) {
-            return;
-        }
-        meter_ = std::make_unique<LossMeter>(*peers_[0], "xc-1", "169.254.1.10", *peers_[1], "xc-2",
-                                             "169.254.1.20");
-        ASSERT_NO_THROW(meter_->wait_until_flowing());
-    }
-
-    void TearDown() override {
-        meter_.reset();  // before the namespaces it streams across
-        ConnectedTest::TearDown();
-    }
-
     // The daemon logs a line containing `what` (the file's name, and line
     // where there is one) that says it keeps the last good configuration.
     void expect_refused(
@@ -81,8 +66,6 @@ class ConfigFaultTest : public ConnectedTest {
         EXPECT_FALSE(daemon_->logged("xconnect-1<->xconnect-2: removed"));
         EXPECT_TRUE(daemon_->logged("xconnect-1<->xconnect-2: added, active"));
     }
-
-    std::unique_ptr<LossMeter> meter_;
 };
 
 TEST_F(ConfigFaultTest, FileTruncatedMidWrite) {
@@ -124,7 +107,8 @@ TEST_F(ConfigFaultTest, FileReplacedBy10MegabytesOfGarbage) {
         byte = static_cast<char>(random());
     }
     replace_by_rename(config_, garbage);
-    expect_refused(config_.string() + ": 10485760 bytes, more than the 4 MiB a config file may have");
+    expect_refused(config_.string() +
+                   ": 10485760 bytes, more than the 4 MiB a config file may have");
     expect_answering();
     expect_no_loss();
 }
@@ -139,8 +123,7 @@ TEST_F(ConfigFaultTest, FileOf100000NestedBrackets) {
 TEST_F(ConfigFaultTest, ConfigDirectoryRemovedAndRecreated) {
     fs::remove_all(config_dir_);
     expect_log("config directory " + config_dir_.string() + " was removed");
-    expect_refused("config file " + config_.string() + " is a symbolic link to \"" +
-                       (config_dir_ / "nowhere.yaml").string() + "\", which does not exist",
+    expect_refused("config file " + config_.string() + " does not exist",
                    "keeping the running 1 pair");
     fs::create_directory(config_dir_);
     expect_log("config directory " + config_dir_.string() + " is back");

@@ -67,23 +67,15 @@ std::set<uint32_t> port_map_keys(uint32_t program_id) {
     throw std::runtime_error("XDP program id " + std::to_string(program_id) + " has no xc_ports");
 }
 
-class InterfaceFaultTest : public ConnectedTest {
+class InterfaceFaultTest : public MeteredTest {
   protected:
     void SetUp() override {
-        ConnectedTest::SetUp();
+        MeteredTest::SetUp();
         if (IsSkipped() || HasFatalFailure()) {
             return;
         }
         program_ = xdp_program_on("xconnect-1");
         ASSERT_NE(program_, 0u);
-        meter_ = std::make_unique<LossMeter>(*peers_[0], "xc-1", "169.254.1.10", *peers_[1], "xc-2",
-                                             "169.254.1.20");
-        ASSERT_NO_THROW(meter_->wait_until_flowing());
-    }
-
-    void TearDown() override {
-        meter_.reset();  // before the namespaces it streams across
-        ConnectedTest::TearDown();
     }
 
     uint32_t ifindex(const std::string& name) {
@@ -145,7 +137,6 @@ class InterfaceFaultTest : public ConnectedTest {
     }
 
     uint32_t program_ = 0;
-    std::unique_ptr<LossMeter> meter_;
 };
 
 TEST_F(InterfaceFaultTest, InterfacesDeletedWhileTheirPairIsBeingAttached) {
