@@ -89,6 +89,7 @@ void SystemBus::restart() {
 
 SystemBus::~SystemBus() {
     stop_xconnectd();
+    stop_everything_activated();
     restarted_.reset();
     daemon_.reset();
     ::unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
@@ -109,12 +110,11 @@ pid_t SystemBus::owner_pid(const std::string& name) const {
     return digits == std::string::npos ? 0 : static_cast<pid_t>(std::stol(reply.substr(digits)));
 }
 
-void SystemBus::stop_xconnectd() {
-    const pid_t pid = owner_pid("org.xconnect");
-    if (pid <= 0) {
-        return;
-    }
-    // Not our child (dbus-daemon's): a pidfd says when it is gone.
+namespace {
+
+// SIGTERM, then SIGKILL if it lingers; returns once it is gone. Not our child
+// (dbus-daemon's): a pidfd says when it is gone.
+void terminate(pid_t pid) {
     UniqueFd process(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
     if (!process) {
         return;
@@ -124,6 +124,35 @@ void SystemBus::stop_xconnectd() {
     if (::poll(&exited, 1, 20000) <= 0) {
         ::kill(pid, SIGKILL);
         ::poll(&exited, 1, 20000);
+    }
+}
+
+}  // namespace
+
+void SystemBus::stop_xconnectd() {
+    if (const pid_t pid = owner_pid("org.xconnect"); pid > 0) {
+        terminate(pid);
+    }
+}
+
+void SystemBus::stop_everything_activated() {
+    // What this bus activated carries its address in DBUS_STARTER_ADDRESS,
+    // whether it still owns a name on the bus or not (a daemon that lost the
+    // bus, or never got its name).
+    const std::string starter = "DBUS_STARTER_ADDRESS=" + address() + ",";
+    std::error_code ignored;
+    for (const auto& entry : fs::directory_iterator("/proc", ignored)) {
+        const std::string name = entry.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) {
+            continue;
+        }
+        std::ifstream environ(entry.path() / "environ");
+        for (std::string variable; std::getline(environ, variable, '\0');) {
+            if (variable.starts_with(starter)) {
+                terminate(static_cast<pid_t>(std::stol(name)));
+                break;
+            }
+        }
     }
 }
 

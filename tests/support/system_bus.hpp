@@ -43,6 +43,7 @@ class SystemBus {
 
   private:
     std::unique_ptr<DaemonProcess> start_dbus_daemon() const;
+    void stop_everything_activated();
 
     std::filesystem::path directory_;
     const Netns& netns_;
