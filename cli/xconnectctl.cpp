@@ -1,4 +1,4 @@
-// xconnectctl: the command-line client of org.xconnect (shared/dbus-api.md),
+// xconnectctl: the command-line client of org.xconnect (docs/dbus-api.md),
 // on sdbus-c++ proxies generated from dbus/*.xml. Like networkctl: a table by
 // default, details with `status`, changes authorised by polkit, and --json.
 #include <fcntl.h>

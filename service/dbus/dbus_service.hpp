@@ -1,7 +1,7 @@
 #pragma once
 
 // The D-Bus front end: org.xconnect on the system bus, as
-// ../shared/dbus-api.md specifies. The manager object at /org/xconnect (with
+// docs/dbus-api.md specifies. The manager object at /org/xconnect (with
 // ObjectManager) and one object per pair, kept in step with the engine through
 // its observer interface; changes go through PairControl, authorised by
 // polkit. It never touches the kernel.

@@ -1,4 +1,4 @@
-// The D-Bus contract (shared/dbus-api.md) end to end: a private system bus
+// The D-Bus contract (docs/dbus-api.md) end to end: a private system bus
 // that D-Bus-activates the freshly built xconnectd in a test namespace, real
 // polkitd, unprivileged users, and the clients people use: busctl, gdbus and
 // a GDBus ObjectManagerClient like a GUI frontend's.
