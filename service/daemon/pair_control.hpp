@@ -29,7 +29,6 @@ class PairControl {
   public:
     PairControl(Engine& engine, ConfigStore& store) : engine_(engine), store_(store) {}
 
-    const Engine& engine() const { return engine_; }
     const std::filesystem::path& config_file() const { return store_.file(); }
 
     // The pair left<->right (in either order) if it exists; nullopt if it may

@@ -19,12 +19,12 @@ void MnlSocketCloser::operator()(mnl_socket* socket) const noexcept {
     mnl_socket_close(socket);
 }
 
-MnlSocket open_route_socket(unsigned groups) {
+MnlSocket open_route_socket() {
     MnlSocket socket(mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC));
     if (!socket) {
         throw_errno("open rtnetlink socket", "mnl_socket_open2");
     }
-    if (mnl_socket_bind(socket.get(), groups, MNL_SOCKET_AUTOPID) < 0) {
+    if (mnl_socket_bind(socket.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
         throw_errno("bind rtnetlink socket", "mnl_socket_bind");
     }
     return socket;
@@ -181,7 +181,7 @@ std::optional<LinkInfo> parse_link(const nlmsghdr* message) {
 }
 
 std::vector<LinkInfo> dump_links() {
-    MnlSocket socket = open_route_socket(0);
+    MnlSocket socket = open_route_socket();
     // 32 KiB: what the kernel sends per dump part at most (MNL_SOCKET_DUMP_SIZE in newer libmnl).
     std::vector<char> buffer(32768);
     nlmsghdr* request = mnl_nlmsg_put_header(buffer.data());

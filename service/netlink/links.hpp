@@ -24,8 +24,8 @@ struct MnlSocketCloser {
 };
 using MnlSocket = std::unique_ptr<mnl_socket, MnlSocketCloser>;
 
-// NETLINK_ROUTE socket bound to `groups` (0: none, only requests). Throws SystemError.
-MnlSocket open_route_socket(unsigned groups);
+// NETLINK_ROUTE socket for requests (no multicast groups). Throws SystemError.
+MnlSocket open_route_socket();
 
 // RTM_NEWLINK/RTM_DELLINK payload -> LinkInfo; nullopt for a message that is
 // not a link or carries no name.
