@@ -93,7 +93,7 @@ int run_generator(const std::string& netns_path, const std::string& ifname, size
 
 Generator::Generator(const std::string& self, const test::Netns& netns, const std::string& ifname,
                      size_t frame_size, int cpu)
-    : process_(std::make_unique<test::DaemonProcess>(
+    : process_(std::make_unique<test::ChildProcess>(
           self,
           std::vector<std::string>{"generate", netns.path(), ifname, std::to_string(frame_size),
                                    std::to_string(cpu)},

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "daemon_process.hpp"
+#include "child_process.hpp"
 #include "netns.hpp"
 
 namespace xconnect::bench {
@@ -27,7 +27,7 @@ class Generator {
     Generator& operator=(const Generator&) = delete;
 
   private:
-    std::unique_ptr<test::DaemonProcess> process_;
+    std::unique_ptr<test::ChildProcess> process_;
 };
 
 }  // namespace xconnect::bench

@@ -30,8 +30,8 @@
 #include <thread>
 
 #include "bench.skel.h"
+#include "child_process.hpp"
 #include "common/unique_fd.hpp"
-#include "daemon_process.hpp"
 #include "frames.hpp"
 #include "generator.hpp"
 #include "loader/kernel_dataplane.hpp"
@@ -43,7 +43,7 @@ namespace xconnect::bench {
 
 namespace fs = std::filesystem;
 using namespace std::chrono;
-using test::DaemonProcess;
+using test::ChildProcess;
 using test::Netns;
 using test::NetnsScope;
 using test::sh;
@@ -281,7 +281,7 @@ std::shared_ptr<void> bare_redirect(Topology& topology, uint32_t mode_flag) {
 
 std::shared_ptr<void> xconnectd(Topology& topology, const fs::path& config, const std::string& mode,
                                 const std::string& expect) {
-    auto daemon = std::make_shared<DaemonProcess>(
+    auto daemon = std::make_shared<ChildProcess>(
         XCONNECTD_PATH,
         std::vector<std::string>{"--no-bus", "--config", config.string(), "--xdp-mode", mode},
         &topology.mid);
@@ -550,10 +550,10 @@ void reaction_times(const Settings& settings, Topology& topology, const std::str
         created_at = 0;
         state.clear();
         // Not waited for: the link's creation is timed by the kernel's news.
-        DaemonProcess ip("/usr/sbin/ip",
-                         {"-n", topology.mid.name(), "link", "add", "name", "cx-a", "type", "veth",
-                          "peer", "name", "cxap", "netns", topology.gen.name()},
-                         nullptr);
+        ChildProcess ip("/usr/sbin/ip",
+                        {"-n", topology.mid.name(), "link", "add", "name", "cx-a", "type", "veth",
+                         "peer", "name", "cxap", "netns", topology.gen.name()},
+                        nullptr);
         run_until(
             *connection, netlink.get(), on_netlink,
             [&] { return created_at != 0 && state == "active"; }, seconds(10));
@@ -603,7 +603,7 @@ ControlPlane control_plane(const Settings& settings, Topology& topology) {
         }
         write_file(file, text);
         const auto start = steady_clock::now();
-        DaemonProcess daemon(XCONNECTD_PATH, {"--no-bus", "--config", file.string()}, &scale);
+        ChildProcess daemon(XCONNECTD_PATH, {"--no-bus", "--config", file.string()}, &scale);
         daemon.expect_log("applied (start): " + std::to_string(result.scale_pairs) + " pairs",
                           minutes(5));
         result.scale_apply_s = duration<double>(steady_clock::now() - start).count();
@@ -627,7 +627,7 @@ ControlPlane control_plane(const Settings& settings, Topology& topology) {
         }
         write_file(file, text);
         write_file(batch, commands);
-        DaemonProcess daemon(XCONNECTD_PATH, {"--no-bus", "--config", file.string()}, &burst);
+        ChildProcess daemon(XCONNECTD_PATH, {"--no-bus", "--config", file.string()}, &burst);
         daemon.expect_log("applied (start)");
         const auto start = steady_clock::now();
         sh("ip -n " + burst.name() + " -batch " + batch.string());

@@ -59,7 +59,7 @@ class DbusAbuse : public FaultBusTest {
                                        "--init-groups", "--", binary});
             binary = "/usr/bin/setpriv";
         }
-        DaemonProcess process(binary, args, nullptr, /*with_stdout=*/true);
+        ChildProcess process(binary, args, nullptr, /*with_stdout=*/true);
         Outcome outcome;
         outcome.status = process.wait_exit(std::chrono::seconds(60));
         outcome.output = process.log_text();
@@ -169,25 +169,25 @@ TEST_F(DbusAbuse, TenClientsAtAThousandCallsASecondEachGetEveryReplyOnce) {
                                   {member_.get(), "50"},  {member_.get(), "50"},
                                   {member_.get(), "50"},  {outsider_.get(), "0"},
                                   {outsider_.get(), "0"}, {outsider_.get(), "0"}};
-    std::vector<std::unique_ptr<DaemonProcess>> clients;
+    std::vector<std::unique_ptr<ChildProcess>> clients;
     for (const Role& role : roles) {
         std::vector<std::string> args{"load", "xconnect-1", "xconnect-3",      "10",
                                       "1000", "100",        role.write_percent};
         if (role.user == nullptr) {
             clients.push_back(
-                std::make_unique<DaemonProcess>(client.binary().string(), args, nullptr, true));
+                std::make_unique<ChildProcess>(client.binary().string(), args, nullptr, true));
         } else {
             std::vector<std::string> as_user{"--reuid=" + role.user->name(),
                                              "--regid=" + group_of(*role.user), "--init-groups",
                                              "--", client.binary().string()};
             as_user.insert(as_user.end(), args.begin(), args.end());
             clients.push_back(
-                std::make_unique<DaemonProcess>("/usr/bin/setpriv", as_user, nullptr, true));
+                std::make_unique<ChildProcess>("/usr/bin/setpriv", as_user, nullptr, true));
         }
     }
     uint64_t calls = 0;
     uint64_t replies = 0;
-    std::vector<DaemonProcess*> processes;
+    std::vector<ChildProcess*> processes;
     for (const auto& process : clients) {
         processes.push_back(process.get());
     }
@@ -236,11 +236,10 @@ TEST_F(DbusAbuse, AClientThatNeverReadsItsRepliesDoesNotStallOthers) {
                                               "flood",
                                               "20000",
                                               "2000"};
-    DaemonProcess flooder("/usr/bin/setpriv", flood_args, nullptr, true);
+    ChildProcess flooder("/usr/bin/setpriv", flood_args, nullptr, true);
     // While its replies pile up unread, others are served, in full.
-    DaemonProcess reader(client.binary().string(),
-                         {"load", "xconnect-1", "xconnect-3", "5", "500", "50", "0"}, nullptr,
-                         true);
+    ChildProcess reader(client.binary().string(),
+                        {"load", "xconnect-1", "xconnect-3", "5", "500", "50", "0"}, nullptr, true);
     const std::string line = wait_for_lines({&reader}, "calls=", 120s).front();
     ASSERT_FALSE(line.empty()) << reader.log_text();
     std::cerr << "reader beside a client that never reads: " << line << "\n";

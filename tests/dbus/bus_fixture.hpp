@@ -88,7 +88,7 @@ class BusTest : public DaemonTest {
     std::unique_ptr<Polkitd> polkit_;
     std::unique_ptr<TestUser> member_;
     std::unique_ptr<TestUser> outsider_;
-    std::unique_ptr<DaemonProcess> gui_;
+    std::unique_ptr<ChildProcess> gui_;
 };
 
 }  // namespace xconnect::test

@@ -216,7 +216,7 @@ TEST_F(BusTest, GuiClientSeesPairsComeChangeAndGo) {
     // A frontend runs as a user, who may read everything on the bus (and
     // nothing under the checkout, which may be in /root).
     const UserReadableCopy script({XCONNECT_SOURCE_DIR "/tests/dbus/gui_client.py"});
-    gui_ = std::make_unique<DaemonProcess>(
+    gui_ = std::make_unique<ChildProcess>(
         "/usr/bin/setpriv",
         std::vector<std::string>{"--reuid=" + outsider_->name(), "--regid=" + outsider_->name(),
                                  "--init-groups", "--", "/usr/bin/python3",
@@ -295,9 +295,9 @@ TEST_F(BusTest, PairRemoveAnswersWithAnEmptyReplyFromRootAndThroughPolkit) {
 // call to wake it.
 TEST_F(BusTest, SignalsQueuedWhileTheBusIsStoppedAllArriveInOrder) {
     busctl(std::string("call ") + manager + "ListPairs");  // activates xconnectd
-    DaemonProcess recorder("/usr/bin/python3",
-                           {XCONNECT_SOURCE_DIR "/tests/dbus/signal_recorder.py"}, nullptr,
-                           /*with_stdout=*/true);
+    ChildProcess recorder("/usr/bin/python3",
+                          {XCONNECT_SOURCE_DIR "/tests/dbus/signal_recorder.py"}, nullptr,
+                          /*with_stdout=*/true);
     ASSERT_NO_THROW(recorder.expect_log("ready"));
     auto ns4 = std::make_unique<Netns>("ns4");
     ::kill(bus_->log().pid(), SIGSTOP);

@@ -183,7 +183,7 @@ class FaultBusTest : public BusTest {
     // The line each process logs with `text`, "" for any that does not in
     // time. Meanwhile the bus log is read too: xconnectd's log goes into a
     // pipe only this process empties, and a full pipe would block the daemon.
-    std::vector<std::string> wait_for_lines(const std::vector<DaemonProcess*>& processes,
+    std::vector<std::string> wait_for_lines(const std::vector<ChildProcess*>& processes,
                                             const std::string& text, std::chrono::seconds timeout) {
         std::vector<std::string> lines(processes.size());
         const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -236,9 +236,9 @@ class FaultBusTest : public BusTest {
     }
 
     // `gdbus call` in the background as `user`, so the test can act while it waits.
-    std::unique_ptr<DaemonProcess> call_in_background(const TestUser& user,
-                                                      const std::vector<std::string>& method_args,
-                                                      const std::string& path = "/org/xconnect") {
+    std::unique_ptr<ChildProcess> call_in_background(const TestUser& user,
+                                                     const std::vector<std::string>& method_args,
+                                                     const std::string& path = "/org/xconnect") {
         std::vector<std::string> args{"--reuid=" + user.name(),
                                       "--regid=" + group_of(user),
                                       "--init-groups",
@@ -252,8 +252,8 @@ class FaultBusTest : public BusTest {
                                       path,
                                       "--method"};
         args.insert(args.end(), method_args.begin(), method_args.end());
-        return std::make_unique<DaemonProcess>("/usr/bin/setpriv", args, nullptr,
-                                               /*with_stdout=*/true);
+        return std::make_unique<ChildProcess>("/usr/bin/setpriv", args, nullptr,
+                                              /*with_stdout=*/true);
     }
 
     std::string group_of(const TestUser& user) const {

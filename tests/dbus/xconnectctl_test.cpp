@@ -154,7 +154,7 @@ TEST_F(XconnectctlTest, PolkitDecidesForUnprivilegedUsers) {
 
 TEST_F(XconnectctlTest, MonitorSeesPairsComeChangeAndGo) {
     ctl("add xconnect-1 xconnect-2");
-    DaemonProcess monitor(xconnectctl_.string(), {"monitor"}, nullptr, /*with_stdout=*/true);
+    ChildProcess monitor(xconnectctl_.string(), {"monitor"}, nullptr, /*with_stdout=*/true);
     ASSERT_NO_THROW(monitor.expect_log("existing xconnect-1<->xconnect-2 active"));
     ctl("add xconnect-3 later-0");
     ASSERT_NO_THROW(monitor.expect_log("added xconnect-3<->later-0 pending"));
@@ -166,7 +166,7 @@ TEST_F(XconnectctlTest, MonitorSeesPairsComeChangeAndGo) {
     ctl("remove later-0");
     ASSERT_NO_THROW(monitor.expect_log("removed xconnect-3<->later-0"));
 
-    DaemonProcess json_monitor(xconnectctl_.string(), {"--json", "monitor"}, nullptr, true);
+    ChildProcess json_monitor(xconnectctl_.string(), {"--json", "monitor"}, nullptr, true);
     const std::string existing = json_monitor.expect_log("\"event\":\"existing\"");
     EXPECT_NE(existing.find("\"left\":\"xconnect-1\""), std::string::npos) << existing;
     ctl("remove xconnect-1");

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon_process.hpp"
+#include "child_process.hpp"
 #include "loss_meter.hpp"
 #include "netns.hpp"
 #include "unit_capabilities.hpp"
@@ -100,11 +100,11 @@ class DaemonTest : public testing::Test {
     }
 
     // xconnectd in the host namespace, under exactly the unit's capabilities.
-    std::unique_ptr<DaemonProcess> start_xconnectd(const std::vector<std::string>& args) {
+    std::unique_ptr<ChildProcess> start_xconnectd(const std::vector<std::string>& args) {
         std::vector<std::string> command = xconnectd_as_the_unit_runs_it(args);
         const std::string program = command.front();
         command.erase(command.begin());
-        return std::make_unique<DaemonProcess>(program, command, host_.get());
+        return std::make_unique<ChildProcess>(program, command, host_.get());
     }
 
     // Waits for the daemon to log `text` (an event, not a fixed sleep).
@@ -132,7 +132,7 @@ class DaemonTest : public testing::Test {
     std::vector<std::unique_ptr<Netns>> peers_;
     fs::path config_dir_;
     fs::path config_;
-    std::unique_ptr<DaemonProcess> daemon_;
+    std::unique_ptr<ChildProcess> daemon_;
 };
 
 // The daemon running with xconnect-1 <-> xconnect-2 active.

@@ -246,7 +246,7 @@ TEST_F(DaemonTest, MissingFileAtStartIsWaitedFor) {
 }
 
 TEST_F(DaemonTest, BadCommandLineExitsWithUsage) {
-    DaemonProcess bad(XCONNECTD_PATH, {"--xdp-mode", "fast"}, host_.get());
+    ChildProcess bad(XCONNECTD_PATH, {"--xdp-mode", "fast"}, host_.get());
     EXPECT_NO_THROW(bad.expect_log("--xdp-mode must be auto, native or generic"));
     EXPECT_EQ(bad.wait_exit(), 2);
 }

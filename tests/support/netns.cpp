@@ -86,7 +86,13 @@ NetnsScope::NetnsScope(const Netns& netns)
 }
 
 NetnsScope::~NetnsScope() {
-    setns(original_.get(), CLONE_NEWNET);
+    if (setns(original_.get(), CLONE_NEWNET) != 0) {
+        // Everything this thread did next would happen in the wrong
+        // namespace (the host's interfaces, the host's XDP): stop here.
+        std::fprintf(stderr, "NetnsScope: cannot return to the original network namespace: %s\n",
+                     errno_text(errno).c_str());
+        std::abort();
+    }
 }
 
 }  // namespace xconnect::test

@@ -68,8 +68,8 @@ SystemBus::SystemBus(const Netns& netns, const std::vector<std::string>& xconnec
     daemon_ = start_dbus_daemon();
 }
 
-std::unique_ptr<DaemonProcess> SystemBus::start_dbus_daemon() const {
-    auto daemon = std::make_unique<DaemonProcess>(
+std::unique_ptr<ChildProcess> SystemBus::start_dbus_daemon() const {
+    auto daemon = std::make_unique<ChildProcess>(
         "/usr/bin/dbus-daemon",
         std::vector<std::string>{"--config-file=" + (directory_ / "bus.conf").string(), "--nofork",
                                  "--nopidfile", "--print-address"},
@@ -79,7 +79,7 @@ std::unique_ptr<DaemonProcess> SystemBus::start_dbus_daemon() const {
 }
 
 void SystemBus::restart() {
-    DaemonProcess& running = restarted_ ? *restarted_ : *daemon_;
+    ChildProcess& running = restarted_ ? *restarted_ : *daemon_;
     running.signal(SIGKILL);
     // Gone, but not reaped: its pipe is still read, for what it activated.
     siginfo_t exited{};
@@ -180,9 +180,9 @@ Polkitd::Polkitd(const std::string& group, const std::string& earlier_rules)
                    "    }\n"
                    "});\n",
                fs::perms(0644));
-    daemon_ = std::make_unique<DaemonProcess>("/usr/lib/polkit-1/polkitd",
-                                              std::vector<std::string>{}, nullptr,
-                                              /*with_stdout=*/true);
+    daemon_ = std::make_unique<ChildProcess>("/usr/lib/polkit-1/polkitd",
+                                             std::vector<std::string>{}, nullptr,
+                                             /*with_stdout=*/true);
     daemon_->expect_log("Acquired the name org.freedesktop.PolicyKit1");
 }
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon_process.hpp"
+#include "child_process.hpp"
 #include "netns.hpp"
 
 namespace xconnect::test {
@@ -29,7 +29,7 @@ class SystemBus {
 
     // dbus-daemon's output, with what activated services print (the first
     // dbus-daemon's: what it activated keeps writing there after a restart).
-    DaemonProcess& log() { return *daemon_; }
+    ChildProcess& log() { return *daemon_; }
 
     // Kills dbus-daemon and starts a new one on the same socket and
     // configuration; what the old one activated keeps running.
@@ -42,13 +42,13 @@ class SystemBus {
     void stop_xconnectd();
 
   private:
-    std::unique_ptr<DaemonProcess> start_dbus_daemon() const;
+    std::unique_ptr<ChildProcess> start_dbus_daemon() const;
     void stop_everything_activated();
 
     std::filesystem::path directory_;
     const Netns& netns_;
-    std::unique_ptr<DaemonProcess> daemon_;
-    std::unique_ptr<DaemonProcess> restarted_;  // after restart()
+    std::unique_ptr<ChildProcess> daemon_;
+    std::unique_ptr<ChildProcess> restarted_;  // after restart()
 };
 
 // polkitd on the bus of this process, with the project's action file
@@ -65,7 +65,7 @@ class Polkitd {
   private:
     std::filesystem::path rules_;
     std::filesystem::path installed_action_;  // empty if it was there already
-    std::unique_ptr<DaemonProcess> daemon_;
+    std::unique_ptr<ChildProcess> daemon_;
 };
 
 // A system user (no home, no login), in `group` if given (created if needed).

@@ -1,4 +1,4 @@
-#include "daemon_process.hpp"
+#include "child_process.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <stdexcept>
 
 #include "common/error.hpp"
@@ -15,8 +17,24 @@ namespace xconnect::test {
 
 using namespace std::chrono;
 
-DaemonProcess::DaemonProcess(const std::string& binary, const std::vector<std::string>& args,
-                             const Netns* netns, bool with_stdout) {
+namespace {
+
+// "xconnectd", also when it runs under setpriv ... -- xconnectd.
+std::string program_name(const std::string& binary, const std::vector<std::string>& args) {
+    auto wrapped = std::find(args.begin(), args.end(), "--");
+    const bool wrapper = std::filesystem::path(binary).filename() == "setpriv";
+    return std::filesystem::path(wrapper && wrapped != args.end() && wrapped + 1 != args.end()
+                                     ? *(wrapped + 1)
+                                     : binary)
+        .filename()
+        .string();
+}
+
+}  // namespace
+
+ChildProcess::ChildProcess(const std::string& binary, const std::vector<std::string>& args,
+                           const Netns* netns, bool with_stdout)
+    : name_(program_name(binary, args)) {
     int pipe_fds[2];
     if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
         throw_errno("start " + binary, "pipe2");
@@ -56,7 +74,7 @@ DaemonProcess::DaemonProcess(const std::string& binary, const std::vector<std::s
     stderr_ = std::move(read_end);
 }
 
-DaemonProcess::~DaemonProcess() {
+ChildProcess::~ChildProcess() {
     if (pid_ > 0 && exit_status_ < 0) {
         kill(pid_, SIGTERM);
         if (wait_exit(seconds(10)) < 0) {
@@ -66,7 +84,7 @@ DaemonProcess::~DaemonProcess() {
     }
 }
 
-bool DaemonProcess::read_some(milliseconds timeout) {
+bool ChildProcess::read_some(milliseconds timeout) {
     pollfd poll_fd{.fd = stderr_.get(), .events = POLLIN, .revents = 0};
     const int ready = poll(&poll_fd, 1, static_cast<int>(timeout.count()));
     if (ready <= 0) {
@@ -85,7 +103,7 @@ bool DaemonProcess::read_some(milliseconds timeout) {
     return true;
 }
 
-std::string DaemonProcess::expect_log(const std::string& text, milliseconds timeout) {
+std::string ChildProcess::expect_log(const std::string& text, milliseconds timeout) {
     const auto deadline = steady_clock::now() + timeout;
     for (;;) {
         for (; cursor_ < lines_.size(); ++cursor_) {
@@ -96,14 +114,14 @@ std::string DaemonProcess::expect_log(const std::string& text, milliseconds time
         const auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
         if (left.count() <= 0 || !read_some(left)) {
             if (steady_clock::now() >= deadline || daemon_gone()) {
-                throw std::runtime_error("xconnectd never logged \"" + text + "\"; its log:\n" +
+                throw std::runtime_error(name_ + " never logged \"" + text + "\"; its log:\n" +
                                          log_text());
             }
         }
     }
 }
 
-void DaemonProcess::expect_logs(std::vector<std::string> texts, milliseconds timeout) {
+void ChildProcess::expect_logs(std::vector<std::string> texts, milliseconds timeout) {
     const auto deadline = steady_clock::now() + timeout;
     size_t scanned = cursor_;
     for (;;) {
@@ -119,14 +137,14 @@ void DaemonProcess::expect_logs(std::vector<std::string> texts, milliseconds tim
         const auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
         if ((left.count() <= 0 || !read_some(left)) &&
             (steady_clock::now() >= deadline || daemon_gone())) {
-            throw std::runtime_error("xconnectd never logged \"" + texts.front() + "\" (and " +
+            throw std::runtime_error(name_ + " never logged \"" + texts.front() + "\" (and " +
                                      std::to_string(texts.size() - 1) + " more); its log:\n" +
                                      log_text());
         }
     }
 }
 
-bool DaemonProcess::logged(const std::string& text) {
+bool ChildProcess::logged(const std::string& text) {
     while (read_some(milliseconds(0))) {
     }
     for (const std::string& line : lines_) {
@@ -137,7 +155,7 @@ bool DaemonProcess::logged(const std::string& text) {
     return false;
 }
 
-bool DaemonProcess::daemon_gone() {
+bool ChildProcess::daemon_gone() {
     if (exit_status_ >= 0) {
         return true;
     }
@@ -149,11 +167,11 @@ bool DaemonProcess::daemon_gone() {
     return true;
 }
 
-void DaemonProcess::signal(int signal_number) {
+void ChildProcess::signal(int signal_number) {
     kill(pid_, signal_number);
 }
 
-int DaemonProcess::wait_exit(milliseconds timeout) {
+int ChildProcess::wait_exit(milliseconds timeout) {
     if (exit_status_ >= 0) {
         return exit_status_;
     }
@@ -173,12 +191,12 @@ int DaemonProcess::wait_exit(milliseconds timeout) {
     return exit_status_;
 }
 
-int DaemonProcess::terminate(milliseconds timeout) {
+int ChildProcess::terminate(milliseconds timeout) {
     kill(pid_, SIGTERM);
     return wait_exit(timeout);
 }
 
-std::string DaemonProcess::log_text() const {
+std::string ChildProcess::log_text() const {
     std::string text;
     for (const std::string& line : lines_) {
         text += line + "\n";

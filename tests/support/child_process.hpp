@@ -1,6 +1,7 @@
 #pragma once
 
-// xconnectd as a child process, its stderr log read as it comes.
+// A child process (xconnectd, dbus-daemon, polkitd, a client), its stderr
+// (and, if asked, stdout) read as it comes.
 
 #include <sys/types.h>
 
@@ -13,15 +14,15 @@
 
 namespace xconnect::test {
 
-class DaemonProcess {
+class ChildProcess {
   public:
     // Starts `binary args...` inside `netns` (nullptr: this namespace); reads
     // its stderr, and its stdout too if `with_stdout`.
-    DaemonProcess(const std::string& binary, const std::vector<std::string>& args,
-                  const Netns* netns, bool with_stdout = false);
-    ~DaemonProcess();  // SIGTERM, then SIGKILL if it does not exit
-    DaemonProcess(const DaemonProcess&) = delete;
-    DaemonProcess& operator=(const DaemonProcess&) = delete;
+    ChildProcess(const std::string& binary, const std::vector<std::string>& args,
+                 const Netns* netns, bool with_stdout = false);
+    ~ChildProcess();  // SIGTERM, then SIGKILL if it does not exit
+    ChildProcess(const ChildProcess&) = delete;
+    ChildProcess& operator=(const ChildProcess&) = delete;
 
     // Waits (reading the log as it arrives) for a line after the previous match
     // that contains `text`; throws with the whole log if none comes in time.
@@ -46,6 +47,7 @@ class DaemonProcess {
     bool read_some(std::chrono::milliseconds timeout);
     bool daemon_gone();  // reaps it if it exited
 
+    std::string name_;  // what failure messages call it
     pid_t pid_ = -1;
     int exit_status_ = -1;
     UniqueFd stderr_;
