@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "child_process.hpp"
+#include "leftovers.hpp"
 #include "loss_meter.hpp"
 #include "netns.hpp"
 #include "unit_capabilities.hpp"
@@ -59,6 +60,7 @@ class DaemonTest : public testing::Test {
   protected:
     void SetUp() override {
         XCONNECT_REQUIRE_ROOT();
+        sweep_leftovers_once();
         ensure_bpffs_mounted();
         host_ = std::make_unique<Netns>("host");
         for (int n = 1; n <= 3; ++n) {

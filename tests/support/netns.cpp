@@ -54,7 +54,8 @@ int sh_status(const std::string& command) {
 
 std::string unique_suffix() {
     static int counter = 0;
-    return std::to_string(getpid() % 100000) + "x" + std::to_string(counter++);
+    // The whole pid: sweep_leftovers() tells a dead run's objects by it.
+    return std::to_string(getpid()) + "x" + std::to_string(counter++);
 }
 
 bool reachable(const Netns& netns, const std::string& address) {

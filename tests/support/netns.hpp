@@ -73,7 +73,9 @@ bool reachable(const Netns& netns, const std::string& address);
 // ... or none to three echo requests.
 bool unreachable(const Netns& netns, const std::string& address);
 
-// A name unique to this test process, short enough for an interface ("x1a2b3").
+// A name unique to this test process: its pid, "x", a counter ("4711x3").
+// Every object a test makes carries it, so that sweep_leftovers() can tell
+// what a run that was killed left behind.
 std::string unique_suffix();
 
 }  // namespace xconnect::test

@@ -157,10 +157,14 @@ void SystemBus::stop_everything_activated() {
 }
 
 Polkitd::Polkitd(const std::string& group, const std::string& earlier_rules)
-    : rules_(fs::path(polkit_rules_dir) / ("49-xconnect-test-" + unique_suffix() + ".rules")) {
+    : marker_suffix_(unique_suffix()),
+      rules_(fs::path(polkit_rules_dir) / ("49-xconnect-test-" + marker_suffix_ + ".rules")) {
     const fs::path action = fs::path(polkit_actions_dir) / "org.xconnect.policy";
     if (!fs::exists(action)) {
         fs::create_directories(polkit_actions_dir);
+        // The marker says a test run put it there (polkitd reads only
+        // *.policy): the sweep of a killed run removes the two together.
+        write_file(installed_action_marker(), "", fs::perms(0644));
         fs::copy_file(fs::path(XCONNECT_SOURCE_DIR) / "polkit" / "org.xconnect.policy", action);
         fs::permissions(action, fs::perms(0644));
         installed_action_ = action;
@@ -192,7 +196,12 @@ Polkitd::~Polkitd() {
     fs::remove(rules_, ignored);
     if (!installed_action_.empty()) {
         fs::remove(installed_action_, ignored);
+        fs::remove(installed_action_marker(), ignored);
     }
+}
+
+fs::path Polkitd::installed_action_marker() const {
+    return fs::path(polkit_actions_dir) / (".org.xconnect.policy.test-" + marker_suffix_);
 }
 
 TestUser::TestUser(const std::string& name, const std::string& group) : name_(name), group_(group) {

@@ -63,6 +63,9 @@ class Polkitd {
     Polkitd& operator=(const Polkitd&) = delete;
 
   private:
+    std::filesystem::path installed_action_marker() const;
+
+    std::string marker_suffix_;
     std::filesystem::path rules_;
     std::filesystem::path installed_action_;  // empty if it was there already
     std::unique_ptr<ChildProcess> daemon_;
