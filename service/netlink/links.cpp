@@ -133,7 +133,10 @@ ParsedDatagram parse_link_datagram(const char* data, size_t length) {
                 parsed.error = EBADMSG;
             } else {
                 const auto* error = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(message));
-                parsed.error = error->error < 0 ? -error->error : error->error;  // 0: an ACK
+                // The kernel sends -errno (0: an ACK); beyond MAX_ERRNO (4095)
+                // it is no errno, and -INT_MIN would overflow.
+                const int code = error->error;
+                parsed.error = code < -4095 || code > 4095 ? EBADMSG : (code < 0 ? -code : code);
             }
             break;
         }
