@@ -25,6 +25,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -788,44 +789,41 @@ int report(const Settings& settings, const std::vector<Rate>& rates, const Contr
     std::cout << header.str() << table.str();
     std::ofstream(settings.out_dir / "results.md") << header.str() << table.str();
 
-    // JSON, and a data file for gnuplot.
-    std::ofstream json(settings.out_dir / "results.json");
-    json << "{\n  \"machine\": \"" << machine()
-         << "\",\n  \"quick\": " << (settings.quick ? "true" : "false")
-         << ",\n  \"forwarding\": [\n";
-    for (size_t i = 0; i < rates.size(); ++i) {
-        const Rate& rate = rates[i];
-        json << "    {\"method\": \"" << rate.method << "\", \"frame_bytes\": " << rate.size
-             << ", \"mpps_median\": " << rate.median() << ", \"mpps_min\": " << rate.min()
-             << ", \"mpps_max\": " << rate.max() << "}" << (i + 1 < rates.size() ? "," : "")
-             << "\n";
+    // JSON (escaped by the library: method names and targets are free text),
+    // and a data file for gnuplot.
+    nlohmann::ordered_json results{{"machine", machine()}, {"quick", settings.quick}};
+    nlohmann::ordered_json& forwarding = results["forwarding"] = nlohmann::ordered_json::array();
+    for (const Rate& rate : rates) {
+        forwarding.push_back({{"method", rate.method},
+                              {"frame_bytes", rate.size},
+                              {"mpps_median", rate.median()},
+                              {"mpps_min", rate.min()},
+                              {"mpps_max", rate.max()}});
     }
-    json << "  ],\n  \"control_plane\": {\n    \"latencies_ms\": [\n";
-    const auto all_latencies = latencies(control);
-    for (size_t i = 0; i < all_latencies.size(); ++i) {
-        json << "      {\"what\": \"" << all_latencies[i]->what
-             << "\", \"p50\": " << all_latencies[i]->percentile(50)
-             << ", \"p99\": " << all_latencies[i]->percentile(99)
-             << ", \"trials\": " << all_latencies[i]->ms.size() << "}"
-             << (i + 1 < all_latencies.size() ? "," : "") << "\n";
+    nlohmann::ordered_json latencies_ms = nlohmann::ordered_json::array();
+    for (const auto* latency : latencies(control)) {
+        latencies_ms.push_back({{"what", latency->what},
+                                {"p50", latency->percentile(50)},
+                                {"p99", latency->percentile(99)},
+                                {"trials", latency->ms.size()}});
     }
-    json << "    ],\n"
-         << "    \"scale\": {\"pairs\": " << control.scale_pairs
-         << ", \"apply_s\": " << control.scale_apply_s
-         << ", \"peak_rss_mib\": " << control.scale_rss_mib << "},\n"
-         << "    \"burst\": {\"link_events\": " << control.burst_events
-         << ", \"converged_from_first_s\": " << control.burst_from_start_s
-         << ", \"converged_after_last_s\": " << control.burst_from_end_s << "},\n"
-         << "    \"idle_wakeups_per_s\": " << control.idle_wakeups_per_s << "\n  },\n"
-         << "  \"program_ns_per_frame\": {\"bare\": " << cost.bare_ns
-         << ", \"xconnect\": " << cost.xconnect_ns << "},\n"
-         << "  \"targets\": [\n";
-    for (size_t i = 0; i < targets.size(); ++i) {
-        json << "    {\"target\": \"" << targets[i].text << "\", \"measured\": \""
-             << targets[i].measured << "\", \"met\": " << (targets[i].met ? "true" : "false") << "}"
-             << (i + 1 < targets.size() ? "," : "") << "\n";
+    results["control_plane"] = {{"latencies_ms", latencies_ms},
+                                {"scale",
+                                 {{"pairs", control.scale_pairs},
+                                  {"apply_s", control.scale_apply_s},
+                                  {"peak_rss_mib", control.scale_rss_mib}}},
+                                {"burst",
+                                 {{"link_events", control.burst_events},
+                                  {"converged_from_first_s", control.burst_from_start_s},
+                                  {"converged_after_last_s", control.burst_from_end_s}}},
+                                {"idle_wakeups_per_s", control.idle_wakeups_per_s}};
+    results["program_ns_per_frame"] = {{"bare", cost.bare_ns}, {"xconnect", cost.xconnect_ns}};
+    nlohmann::ordered_json& met = results["targets"] = nlohmann::ordered_json::array();
+    for (const auto& target : targets) {
+        met.push_back(
+            {{"target", target.text}, {"measured", target.measured}, {"met", target.met}});
     }
-    json << "  ]\n}\n";
+    std::ofstream(settings.out_dir / "results.json") << results.dump(2) << "\n";
     // One row per method: median, min, max at 64 and at 1500 bytes ("?": not measured).
     std::ofstream dat(settings.out_dir / "rates.dat");
     std::vector<std::string> methods;
