@@ -33,6 +33,8 @@
 #include "bench.skel.h"
 #include "child_process.hpp"
 #include "common/unique_fd.hpp"
+#include "contract/bus.hpp"
+#include "contract/object_path.hpp"
 #include "frames.hpp"
 #include "generator.hpp"
 #include "loader/kernel_dataplane.hpp"
@@ -475,10 +477,10 @@ void reaction_times(const Settings& settings, Topology& topology, const std::str
     write_file(config, "links: {}\n");
     test::SystemBus bus(topology.mid, {"--config", config.string(), "--xdp-mode", mode});
     auto connection = sdbus::createSystemBusConnection();
-    auto manager = sdbus::createProxy(*connection, "org.xconnect", "/org/xconnect");
+    auto manager = sdbus::createProxy(*connection, xconnect::bus_name, xconnect::manager_path);
     manager->finishRegistration();
     auto call = [&](const std::string& method, const auto&... args) {
-        manager->callMethod(method).onInterface("org.xconnect.Manager").withArguments(args...);
+        manager->callMethod(method).onInterface(xconnect::manager_interface).withArguments(args...);
     };
     if (warm) {
         sh(topology.mid.ip() + "link add name w0 type veth peer name w1");
@@ -512,7 +514,7 @@ void reaction_times(const Settings& settings, Topology& topology, const std::str
     sh(topology.mid.ip() + "link add name cx-b type veth peer name cxbp netns " +
        topology.gen.name());
     call("AddPair", std::string("cx-a"), std::string("cx-b"));
-    auto pair = sdbus::createProxy(*connection, "org.xconnect", "/org/xconnect/pair/cx_2da");
+    auto pair = sdbus::createProxy(*connection, xconnect::bus_name, xconnect::pair_path("cx-a"));
     std::string state;
     uint64_t state_at = 0;
     pair->uponSignal("PropertiesChanged")
@@ -573,7 +575,7 @@ void reaction_times(const Settings& settings, Topology& topology, const std::str
 
     // Idle: nothing happens; how often does the daemon wake up?
     if (mode == "generic" && warm) {
-        const pid_t daemon = bus.owner_pid("org.xconnect");
+        const pid_t daemon = bus.owner_pid(xconnect::bus_name);
         auto switches = [&] {
             return status_field(daemon, "voluntary_ctxt_switches") +
                    status_field(daemon, "nonvoluntary_ctxt_switches");

@@ -18,8 +18,10 @@
 #include <sstream>
 #include <thread>
 
-#include "dbus/message_access.hpp"
-#include "version.hpp"
+#include "contract/bus.hpp"
+#include "contract/errors.hpp"
+#include "contract/message_access.hpp"
+#include "contract/version.hpp"
 #include "xconnect_manager_proxy.h"
 #include "xconnect_pair_proxy.h"
 
@@ -85,7 +87,9 @@ class ManagerClient final
             allow_interactive_authorization(call);
         }
         // A person may take a while at the password prompt.
-        return getProxy().callMethod(call, interactive ? 5 * 60 * 1000000ull : 0);
+        return getProxy().callMethod(
+            call,
+            interactive ? std::chrono::microseconds(interactive_authorization_timeout).count() : 0);
     }
 
   private:
@@ -562,26 +566,7 @@ int fail(int code, const std::string& message) {
 }
 
 int exit_code_of(const sdbus::Error& error) {
-    const std::string& name = error.getName();
-    if (name == "org.xconnect.Error.InvalidName" || name == "org.xconnect.Error.InUse" ||
-        name == "org.freedesktop.DBus.Error.InvalidArgs") {
-        return exit_invalid_argument;
-    }
-    if (name == "org.xconnect.Error.NoSuchPair") {
-        return exit_no_such_pair;
-    }
-    if (name == "org.freedesktop.DBus.Error.AccessDenied" ||
-        name == "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired") {
-        return exit_not_authorized;
-    }
-    if (name == "org.freedesktop.DBus.Error.ServiceUnknown" ||
-        name == "org.freedesktop.DBus.Error.NameHasNoOwner" ||
-        name == "org.freedesktop.DBus.Error.NoReply" ||
-        name == "org.freedesktop.DBus.Error.Disconnected" ||
-        name.find(".Spawn.") != std::string::npos) {
-        return exit_unreachable;
-    }
-    return exit_failure;
+    return exit_code_of_dbus_error(error.getName());
 }
 
 int run(int argc, char** argv) {

@@ -7,7 +7,7 @@
 
 #include "common/log.hpp"
 #include "config/config_file.hpp"
-#include "version.hpp"
+#include "contract/version.hpp"
 
 namespace xconnect {
 
@@ -99,8 +99,8 @@ void Daemon::reload(std::string_view why) {
 }
 
 void Daemon::bus_lost() {
-    log::warning("D-Bus: lost the system bus; every pair keeps forwarding; serving ",
-                 DbusService::bus_name, " again once the bus is back");
+    log::warning("D-Bus: lost the system bus; every pair keeps forwarding; serving ", bus_name,
+                 " again once the bus is back");
     // Called from the service's own loop: destroy it from a later handler.
     boost::asio::post(io_, [this] {
         dbus_.reset();
@@ -112,7 +112,7 @@ void Daemon::watch_for_bus() {
     const auto socket = BusWatcher::system_bus_socket();
     if (!socket) {
         log::warning("D-Bus: the system bus address names no socket file to watch; not serving ",
-                     DbusService::bus_name, " until restarted");
+                     bus_name, " until restarted");
         return;
     }
     BusWatcher::forget_bus_guid();
@@ -120,8 +120,7 @@ void Daemon::watch_for_bus() {
     try {
         bus_watcher_ = std::make_unique<BusWatcher>(io_, *socket, [this] { return try_bus(); });
     } catch (const std::exception& error) {
-        log::warning("D-Bus: ", error.what(), "; not serving ", DbusService::bus_name,
-                     " until restarted");
+        log::warning("D-Bus: ", error.what(), "; not serving ", bus_name, " until restarted");
     }
 }
 

@@ -1,6 +1,6 @@
 #include "options.hpp"
 
-#include "version.hpp"
+#include "contract/version.hpp"
 
 namespace xconnect {
 

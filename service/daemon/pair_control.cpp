@@ -10,7 +10,7 @@ std::optional<PairSpec> PairControl::check_add(const std::string& left,
                                                const std::string& right) const {
     for (const std::string* name : {&left, &right}) {
         if (auto reason = invalid_interface_name_reason(*name)) {
-            throw ControlError(ControlError::Kind::invalid_name, *reason);
+            throw ContractError(ErrorKind::invalid_name, *reason);
         }
     }
     const PairSpec wanted{left, right, std::nullopt};
@@ -22,8 +22,8 @@ std::optional<PairSpec> PairControl::check_add(const std::string& left,
         }
         for (const std::string* name : {&left, &right}) {
             if (pair.holds(*name)) {
-                throw ControlError(ControlError::Kind::in_use,
-                                   "interface " + *name + " is already in pair " + pair.label());
+                throw ContractError(ErrorKind::in_use,
+                                    "interface " + *name + " is already in pair " + pair.label());
             }
         }
     }
@@ -36,7 +36,7 @@ PairSpec PairControl::pair_holding(const std::string& ifname) const {
             return pair;
         }
     }
-    throw ControlError(ControlError::Kind::no_such_pair, "no pair holds interface " + ifname);
+    throw ContractError(ErrorKind::no_such_pair, "no pair holds interface " + ifname);
 }
 
 PairSpec PairControl::add_pair(const std::string& left, const std::string& right) {
@@ -62,8 +62,8 @@ void PairControl::reload() {
     try {
         pairs = store_.load();
     } catch (const std::exception& error) {
-        throw ControlError(ControlError::Kind::invalid_config,
-                           std::string(error.what()) + "; nothing was changed");
+        throw ContractError(ErrorKind::invalid_config,
+                            std::string(error.what()) + "; nothing was changed");
     }
     engine_.apply(pairs);
 }
@@ -77,7 +77,7 @@ void PairControl::persist_and_apply(const std::vector<PairSpec>& pairs) {
         store_.save(pairs);
     } catch (const std::exception& error) {
         engine_.apply(before);
-        throw ControlError(ControlError::Kind::failed, error.what());
+        throw ContractError(ErrorKind::failed, error.what());
     }
 }
 

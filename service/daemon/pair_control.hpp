@@ -6,24 +6,13 @@
 // change it only through here; none of them touches the kernel.
 
 #include <optional>
-#include <stdexcept>
 #include <string>
 
 #include "config/config_store.hpp"
+#include "contract/errors.hpp"
 #include "engine/engine.hpp"
 
 namespace xconnect {
-
-class ControlError : public std::runtime_error {
-  public:
-    enum class Kind { invalid_name, in_use, no_such_pair, invalid_config, failed };
-    ControlError(Kind kind, const std::string& message)
-        : std::runtime_error(message), kind_(kind) {}
-    Kind kind() const { return kind_; }
-
-  private:
-    Kind kind_;
-};
 
 class PairControl {
   public:
@@ -32,16 +21,16 @@ class PairControl {
     const std::filesystem::path& config_file() const { return store_.file(); }
 
     // The pair left<->right (in either order) if it exists; nullopt if it may
-    // be added. Throws ControlError invalid_name or in_use.
+    // be added. Throws ContractError invalid_name or in_use.
     std::optional<PairSpec> check_add(const std::string& left, const std::string& right) const;
-    // The pair that holds `ifname`. Throws ControlError no_such_pair.
+    // The pair that holds `ifname`. Throws ContractError no_such_pair.
     PairSpec pair_holding(const std::string& ifname) const;
 
-    // Idempotent: an existing pair is returned as it is. Throws ControlError.
+    // Idempotent: an existing pair is returned as it is. Throws ContractError.
     PairSpec add_pair(const std::string& left, const std::string& right);
-    // Returns the pair removed. Throws ControlError.
+    // Returns the pair removed. Throws ContractError.
     PairSpec remove_pair(const std::string& ifname);
-    // Re-reads the config file and applies it warm. Throws ControlError
+    // Re-reads the config file and applies it warm. Throws ContractError
     // invalid_config (and changes nothing) for a bad or missing file.
     void reload();
 

@@ -4,19 +4,18 @@
 
 #include "common/log.hpp"
 #include "common/quote.hpp"
+#include "contract/bus.hpp"
+#include "contract/errors.hpp"
+#include "contract/message_access.hpp"
+#include "contract/object_path.hpp"
+#include "contract/version.hpp"
 #include "daemon/pair_control.hpp"
 #include "engine/engine.hpp"
-#include "message_access.hpp"
-#include "object_path.hpp"
 #include "polkit_authorizer.hpp"
-#include "version.hpp"
 
 namespace xconnect {
 
 namespace {
-
-constexpr const char* manage_pairs_action = "org.xconnect.manage-pairs";
-constexpr const char* reload_action = "org.xconnect.reload";
 
 struct Caller {
     std::string sender;
@@ -32,26 +31,13 @@ Caller current_caller(const sdbus::IObject& object) {
 
 // sd-bus sends only valid UTF-8: a message that quotes a file's bytes (or a
 // library's words about them) is made so here, whatever it holds.
-sdbus::Error to_dbus_error(const ControlError& error) {
-    const std::string message = valid_utf8(error.what());
-    switch (error.kind()) {
-        case ControlError::Kind::invalid_name:
-            return sdbus::Error("org.xconnect.Error.InvalidName", message);
-        case ControlError::Kind::in_use:
-            return sdbus::Error("org.xconnect.Error.InUse", message);
-        case ControlError::Kind::no_such_pair:
-            return sdbus::Error("org.xconnect.Error.NoSuchPair", message);
-        case ControlError::Kind::invalid_config:
-            return sdbus::Error("org.xconnect.Error.InvalidConfig", message);
-        case ControlError::Kind::failed:
-            break;
-    }
-    return sdbus::Error("org.freedesktop.DBus.Error.Failed", message);
+sdbus::Error to_dbus_error(const ContractError& error) {
+    return sdbus::Error(dbus_error_name(error.kind()), valid_utf8(error.what()));
 }
 
 void refuse_invalid_name(const std::string& ifname) {
     if (auto reason = invalid_interface_name_reason(ifname)) {
-        throw ControlError(ControlError::Kind::invalid_name, *reason);
+        throw ContractError(ErrorKind::invalid_name, *reason);
     }
 }
 
@@ -74,11 +60,10 @@ void authorized(const sdbus::IObject& object, PolkitAuthorizer& authorizer, cons
             try {
                 std::apply([&](auto&&... values) { pending->returnResults(values...); },
                            change(sender));
-            } catch (const ControlError& error) {
+            } catch (const ContractError& error) {
                 pending->returnError(to_dbus_error(error));
             } catch (const std::exception& error) {
-                pending->returnError(
-                    sdbus::Error("org.freedesktop.DBus.Error.Failed", valid_utf8(error.what())));
+                pending->returnError(sdbus::Error(error_name::failed, valid_utf8(error.what())));
             }
         });
 }
@@ -107,7 +92,7 @@ void ManagerObject::AddPair(sdbus::Result<sdbus::ObjectPath>&& result, std::stri
             result.returnResults(pair_path(existing->left));
             return;
         }
-    } catch (const ControlError& error) {
+    } catch (const ContractError& error) {
         result.returnError(to_dbus_error(error));
         return;
     }
@@ -123,7 +108,7 @@ void ManagerObject::RemovePair(sdbus::Result<>&& result, std::string ifname) {
     try {
         refuse_invalid_name(ifname);
         control_.pair_holding(ifname);
-    } catch (const ControlError& error) {
+    } catch (const ContractError& error) {
         result.returnError(to_dbus_error(error));
         return;
     }
@@ -139,7 +124,7 @@ sdbus::ObjectPath ManagerObject::GetPair(const std::string& ifname) {
     try {
         refuse_invalid_name(ifname);
         return sdbus::ObjectPath(pair_path(control_.pair_holding(ifname).left));
-    } catch (const ControlError& error) {
+    } catch (const ContractError& error) {
         throw to_dbus_error(error);
     }
 }
@@ -210,9 +195,9 @@ void PairObject::Remove(sdbus::Result<>&& result) {
                [&control = control_, spec = spec_,
                 alive = std::weak_ptr<const bool>(alive_)](const std::string& sender) {
                    if (alive.expired()) {
-                       throw ControlError(ControlError::Kind::no_such_pair,
-                                          "pair " + spec.label() +
-                                              " was removed while the call awaited authorization");
+                       throw ContractError(ErrorKind::no_such_pair,
+                                           "pair " + spec.label() +
+                                               " was removed while the call awaited authorization");
                    }
                    const PairSpec pair = control.remove_pair(spec.left);
                    log::info(pair.label(), ": removed over D-Bus by ", sender);
@@ -224,14 +209,14 @@ PairStatus PairObject::status() const {
     if (auto status = engine_.find_pair(spec_.left)) {
         return *status;
     }
-    throw sdbus::Error("org.xconnect.Error.NoSuchPair", "pair " + spec_.label() + " is gone");
+    throw sdbus::Error(error_name::no_such_pair, "pair " + spec_.label() + " is gone");
 }
 
 PairCounters PairObject::counters() const {
     if (auto counters = engine_.counters(spec_.left)) {
         return *counters;
     }
-    throw sdbus::Error("org.xconnect.Error.NoSuchPair", "pair " + spec_.label() + " is gone");
+    throw sdbus::Error(error_name::no_such_pair, "pair " + spec_.label() + " is gone");
 }
 
 std::string PairObject::Left() {

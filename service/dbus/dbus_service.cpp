@@ -9,10 +9,6 @@
 
 namespace xconnect {
 
-namespace {
-constexpr const char* pair_interface = "org.xconnect.Pair";
-}
-
 std::unique_ptr<DbusService> DbusService::start(boost::asio::io_context& io, Engine& engine,
                                                 PairControl& control, std::function<void()> lost,
                                                 bool quiet) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "contract/bus.hpp"
 #include "engine/engine.hpp"
 
 namespace sdbus {
@@ -29,8 +30,6 @@ class PairObject;
 
 class DbusService final : public EngineObserver {
   public:
-    static constexpr const char* bus_name = "org.xconnect";
-
     // Connects to the system bus, publishes the objects and takes the name.
     // Returns nullptr when no system bus is reachable (saying why, unless
     // `quiet`). Throws std::runtime_error if the name cannot be had. `lost`

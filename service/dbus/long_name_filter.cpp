@@ -8,7 +8,7 @@
 
 #include "common/error.hpp"
 #include "common/quote.hpp"
-#include "message_access.hpp"
+#include "contract/message_access.hpp"
 
 namespace xconnect {
 

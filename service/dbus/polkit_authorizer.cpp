@@ -6,23 +6,22 @@
 #include <utility>
 
 #include "common/log.hpp"
+#include "contract/bus.hpp"
+#include "contract/errors.hpp"
 
 namespace xconnect {
 
 namespace {
 
-constexpr const char* access_denied = "org.freedesktop.DBus.Error.AccessDenied";
-constexpr const char* interaction_required =
-    "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired";
-constexpr const char* limits_exceeded = "org.freedesktop.DBus.Error.LimitsExceeded";
+using error_name::access_denied;
+using error_name::interaction_required;
+using error_name::limits_exceeded;
 constexpr uint32_t allow_user_interaction = 1;  // CheckAuthorizationFlags
-// A person may take a while to type a password into an authentication agent.
-constexpr std::chrono::minutes interactive_timeout{5};
 constexpr std::chrono::seconds plain_timeout{25};
 
 bool polkit_absent(const sdbus::Error& error) {
-    return error.getName() == "org.freedesktop.DBus.Error.ServiceUnknown" ||
-           error.getName() == "org.freedesktop.DBus.Error.NameHasNoOwner";
+    return error.getName() == error_name::service_unknown ||
+           error.getName() == error_name::name_has_no_owner;
 }
 
 // A limit of the bus is no verdict about the caller: say so, never AccessDenied.
@@ -150,7 +149,8 @@ void PolkitAuthorizer::ask_polkit(const std::string& sender, uint32_t uid, bool 
                 .onInterface("org.freedesktop.PolicyKit1.Authority")
                 .withTimeout(
                     allow_interaction
-                        ? std::chrono::duration_cast<std::chrono::microseconds>(interactive_timeout)
+                        ? std::chrono::duration_cast<std::chrono::microseconds>(
+                              interactive_authorization_timeout)
                         : std::chrono::duration_cast<std::chrono::microseconds>(plain_timeout))
                 .withArguments(subject, action, details, flags, std::string())
                 .uponReplyInvoke(

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "dbus/object_path.hpp"
+#include "contract/object_path.hpp"
 #include "fuzz_check.hpp"
 
 namespace {

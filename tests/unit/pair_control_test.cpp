@@ -5,8 +5,8 @@
 #include <fstream>
 
 #include "config/config_file.hpp"
+#include "contract/object_path.hpp"
 #include "daemon/pair_control.hpp"
-#include "dbus/object_path.hpp"
 #include "fake_dataplane.hpp"
 
 namespace xconnect {
@@ -25,14 +25,14 @@ class PairControlTest : public testing::Test {
     ~PairControlTest() override { fs::remove_all(directory_); }
 
     std::vector<PairSpec> on_disk() { return load_config(store_.file()); }
-    ControlError::Kind error_of(auto&& call) {
+    ErrorKind error_of(auto&& call) {
         try {
             call();
-        } catch (const ControlError& error) {
+        } catch (const ContractError& error) {
             return error.kind();
         }
-        ADD_FAILURE() << "no ControlError";
-        return ControlError::Kind::failed;
+        ADD_FAILURE() << "no ContractError";
+        return ErrorKind::failed;
     }
 
     fs::path directory_;
@@ -55,12 +55,12 @@ TEST_F(PairControlTest, AddIsPersistedThenAppliedAndIdempotent) {
 
 TEST_F(PairControlTest, RefusesBadNamesAndConflicts) {
     control_.add_pair("a", "b");
-    EXPECT_EQ(error_of([&] { control_.check_add("a/b", "c"); }), ControlError::Kind::invalid_name);
+    EXPECT_EQ(error_of([&] { control_.check_add("a/b", "c"); }), ErrorKind::invalid_name);
     EXPECT_EQ(error_of([&] { control_.add_pair("c", std::string(16, 'x')); }),
-              ControlError::Kind::invalid_name);
-    EXPECT_EQ(error_of([&] { control_.add_pair("b", "c"); }), ControlError::Kind::in_use);
-    EXPECT_EQ(error_of([&] { control_.add_pair("a", "a"); }), ControlError::Kind::in_use);
-    EXPECT_EQ(error_of([&] { control_.remove_pair("c"); }), ControlError::Kind::no_such_pair);
+              ErrorKind::invalid_name);
+    EXPECT_EQ(error_of([&] { control_.add_pair("b", "c"); }), ErrorKind::in_use);
+    EXPECT_EQ(error_of([&] { control_.add_pair("a", "a"); }), ErrorKind::in_use);
+    EXPECT_EQ(error_of([&] { control_.remove_pair("c"); }), ErrorKind::no_such_pair);
     EXPECT_EQ(engine_.desired(), (std::vector{PairSpec{"a", "b", {}}}));
 }
 
@@ -77,9 +77,9 @@ TEST_F(PairControlTest, ReloadOfABadOrMissingFileChangesNothing) {
     control_.add_pair("a", "b");
     std::ofstream(store_.file()) << "links: [\n";
     EXPECT_FALSE(store_.holds_own_write()) << "an edit is not our write";
-    EXPECT_EQ(error_of([&] { control_.reload(); }), ControlError::Kind::invalid_config);
+    EXPECT_EQ(error_of([&] { control_.reload(); }), ErrorKind::invalid_config);
     fs::remove(store_.file());
-    EXPECT_EQ(error_of([&] { control_.reload(); }), ControlError::Kind::invalid_config);
+    EXPECT_EQ(error_of([&] { control_.reload(); }), ErrorKind::invalid_config);
     EXPECT_EQ(engine_.desired(), (std::vector{PairSpec{"a", "b", {}}}));
     std::ofstream(store_.file()) << "links:\n  x: y\n";
     control_.reload();
@@ -89,7 +89,7 @@ TEST_F(PairControlTest, ReloadOfABadOrMissingFileChangesNothing) {
 TEST_F(PairControlTest, AChangeThatCannotBeSavedIsNotMade) {
     ConfigStore unwritable("/proc/xconnect-cannot-write-here/xconnect.yaml");
     PairControl control(engine_, unwritable);
-    EXPECT_EQ(error_of([&] { control.add_pair("a", "b"); }), ControlError::Kind::failed);
+    EXPECT_EQ(error_of([&] { control.add_pair("a", "b"); }), ErrorKind::failed);
     EXPECT_TRUE(engine_.desired().empty());
 }
 
