@@ -16,7 +16,7 @@
 #include "loader/kernel_dataplane.hpp"
 #include "netlink/link_monitor.hpp"
 #include "options.hpp"
-#include "pair_control.hpp"
+#include "control/pair_control.hpp"
 #include "pair_log.hpp"
 
 namespace xconnect {

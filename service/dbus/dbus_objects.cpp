@@ -9,7 +9,7 @@
 #include "contract/message_access.hpp"
 #include "contract/object_path.hpp"
 #include "contract/version.hpp"
-#include "daemon/pair_control.hpp"
+#include "control/pair_control.hpp"
 #include "engine/engine.hpp"
 #include "polkit_authorizer.hpp"
 

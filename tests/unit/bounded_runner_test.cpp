@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "dbus/polkit_authorizer.hpp"
+#include "dbus/bounded_runner.hpp"
 
 namespace xconnect {
 namespace {

@@ -6,7 +6,7 @@
 
 #include "config/config_file.hpp"
 #include "contract/object_path.hpp"
-#include "daemon/pair_control.hpp"
+#include "control/pair_control.hpp"
 #include "fake_dataplane.hpp"
 
 namespace xconnect {
