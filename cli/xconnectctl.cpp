@@ -21,6 +21,7 @@
 #include "contract/bus.hpp"
 #include "contract/errors.hpp"
 #include "contract/message_access.hpp"
+#include "contract/object_path.hpp"
 #include "contract/version.hpp"
 #include "xconnect_manager_proxy.h"
 #include "xconnect_pair_proxy.h"
@@ -31,20 +32,7 @@ using json = nlohmann::ordered_json;
 using Properties = std::map<std::string, sdbus::Variant>;
 using ManagedObjects = std::map<sdbus::ObjectPath, std::map<std::string, Properties>>;
 
-constexpr const char* bus_name = "org.xconnect";
-constexpr const char* manager_path = "/org/xconnect";
-constexpr const char* manager_interface = "org.xconnect.Manager";
-constexpr const char* pair_interface = "org.xconnect.Pair";
-
-// Exit codes, distinct per kind of failure (documented in --help).
-enum Exit : int {
-    exit_ok = 0,
-    exit_failure = 1,
-    exit_invalid_argument = 2,
-    exit_no_such_pair = 3,
-    exit_not_authorized = 4,
-    exit_unreachable = 5,
-};
+// Names and exit codes (documented in --help) are the contract's (contract/).
 
 struct Options {
     bool json = false;

@@ -6,7 +6,6 @@
 #include <csignal>
 
 #include "common/log.hpp"
-#include "config/config_file.hpp"
 #include "contract/version.hpp"
 
 namespace xconnect {
@@ -15,23 +14,6 @@ namespace {
 
 // Long enough for an editor's truncate-then-write to land as one change.
 constexpr std::chrono::milliseconds config_settle_time{150};
-
-std::string count_pairs(size_t count) {
-    return std::to_string(count) + (count == 1 ? " pair" : " pairs");
-}
-
-std::string summary(const std::vector<PairStatus>& pairs) {
-    size_t active = 0;
-    size_t pending = 0;
-    size_t failed = 0;
-    for (const PairStatus& pair : pairs) {
-        (pair.state == PairState::active    ? active
-         : pair.state == PairState::pending ? pending
-                                            : failed)++;
-    }
-    return count_pairs(pairs.size()) + ": " + std::to_string(active) + " active, " +
-           std::to_string(pending) + " pending, " + std::to_string(failed) + " failed";
-}
 
 }  // namespace
 
@@ -45,12 +27,13 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
       signals_(io, SIGINT, SIGTERM, SIGHUP),
       link_monitor_(io, engine_, options_.netlink_receive_buffer) {
     engine_.add_observer(pair_log_);
+    control_.set_observer(this);
     log::info("xconnectd ", version, ": XDP program loaded (id ", dataplane_.program_id(),
               "), xdp-mode ", to_string(options_.xdp_mode), ", config ",
               options_.config_file.string());
     watcher_ = std::make_unique<ConfigWatcher>(io_, options_.config_file, config_settle_time,
-                                               [this] { config_file_changed(); });
-    reload("start");
+                                               [this] { control_.config_file_changed(); });
+    control_.try_reload(ReloadCause::start);
     dataplane_.release_earlier_programs();
     if (!options_.no_bus) {
         dbus_ = DbusService::start(io_, engine_, control_, [this] { bus_lost(); });
@@ -59,43 +42,16 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
         }
     }
     wait_for_signal();
-    sd_notifyf(0, "READY=1\nSTATUS=%s", summary(engine_.pairs()).c_str());
+    sd_notifyf(0, "READY=1\nSTATUS=%s", control_.summary().text().c_str());
 }
 
 Daemon::~Daemon() {
+    control_.set_observer(nullptr);
     engine_.remove_observer(pair_log_);
 }
 
-void Daemon::config_file_changed() {
-    if (store_.holds_own_write()) {
-        log::debug("config ", options_.config_file.string(), ": our own write");
-        return;
-    }
-    reload("changed");
-}
-
-void Daemon::reload(std::string_view why) {
-    const size_t running = engine_.desired().size();
-    std::vector<PairSpec> pairs;
-    try {
-        pairs = store_.load();
-    } catch (const ConfigMissing& missing) {
-        log::warning(missing.what(), "; keeping the running ", count_pairs(running));
-        return;
-    } catch (const std::exception& error) {
-        log::error(error.what(), "; keeping the last good configuration (", count_pairs(running),
-                   ")");
-        return;
-    }
-    try {
-        engine_.apply(pairs);
-    } catch (const std::exception& error) {
-        log::error("applying ", options_.config_file.string(), ": ", error.what());
-        return;
-    }
-    log::info("config ", options_.config_file.string(), " applied (", why,
-              "): ", summary(engine_.pairs()));
-    sd_notifyf(0, "STATUS=%s", summary(engine_.pairs()).c_str());
+void Daemon::status_changed(const StatusSummary& summary) {
+    sd_notifyf(0, "STATUS=%s", summary.text().c_str());
 }
 
 void Daemon::bus_lost() {
@@ -150,7 +106,7 @@ void Daemon::wait_for_signal() {
         if (signal == SIGHUP) {
             log::info("SIGHUP: reloading ", options_.config_file.string());
             sd_notify(0, "RELOADING=1");
-            reload("SIGHUP");
+            control_.try_reload(ReloadCause::sighup);
             sd_notify(0, "READY=1");
             wait_for_signal();
             return;

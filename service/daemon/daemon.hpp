@@ -10,31 +10,29 @@
 
 #include "config/config_store.hpp"
 #include "config/config_watcher.hpp"
+#include "control/pair_control.hpp"
 #include "dbus/bus_watcher.hpp"
 #include "dbus/dbus_service.hpp"
 #include "engine/engine.hpp"
 #include "loader/kernel_dataplane.hpp"
 #include "netlink/link_monitor.hpp"
 #include "options.hpp"
-#include "control/pair_control.hpp"
 #include "pair_log.hpp"
 
 namespace xconnect {
 
-class Daemon {
+class Daemon final : private ControlObserver {
   public:
     // Loads the XDP program, applies the config file and (unless --no-bus)
     // serves D-Bus; tells systemd it is ready. Throws on what it cannot do.
     Daemon(boost::asio::io_context& io, DaemonOptions options);
-    ~Daemon();
+    ~Daemon() override;
     Daemon(const Daemon&) = delete;
     Daemon& operator=(const Daemon&) = delete;
 
   private:
-    // Re-reads the config file and applies it warm; a bad or missing file
-    // changes nothing.
-    void reload(std::string_view why);
-    void config_file_changed();
+    // Tells systemd (STATUS=) what control reports.
+    void status_changed(const StatusSummary& summary) override;
     void wait_for_signal();
     // The bus comes and goes (dbus-daemon restarted): pairs keep forwarding,
     // and the service is published again once the bus is back.

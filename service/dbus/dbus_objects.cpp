@@ -35,12 +35,6 @@ sdbus::Error to_dbus_error(const ContractError& error) {
     return sdbus::Error(dbus_error_name(error.kind()), valid_utf8(error.what()));
 }
 
-void refuse_invalid_name(const std::string& ifname) {
-    if (auto reason = invalid_interface_name_reason(ifname)) {
-        throw ContractError(ErrorKind::invalid_name, *reason);
-    }
-}
-
 // Runs `change` once polkit allows `action` for the current caller, and
 // answers the call with what it returns (or the error it throws).
 template <typename... Results, typename Change>
@@ -88,7 +82,7 @@ void ManagerObject::AddPair(sdbus::Result<sdbus::ObjectPath>&& result, std::stri
                             std::string right) {
     // Arguments first, polkit second, the change last.
     try {
-        if (auto existing = control_.check_add(left, right)) {
+        if (auto existing = control_.validate(PairChange::add(left, right))) {
             result.returnResults(pair_path(existing->left));
             return;
         }
@@ -98,7 +92,7 @@ void ManagerObject::AddPair(sdbus::Result<sdbus::ObjectPath>&& result, std::stri
     }
     authorized(getObject(), authorizer_, manage_pairs_action, "AddPair " + left + " " + right,
                std::move(result), [this, left, right](const std::string& sender) {
-                   const PairSpec pair = control_.add_pair(left, right);
+                   const PairSpec pair = control_.apply(PairChange::add(left, right));
                    log::info(pair.label(), ": added over D-Bus by ", sender);
                    return std::tuple{sdbus::ObjectPath(pair_path(pair.left))};
                });
@@ -106,15 +100,14 @@ void ManagerObject::AddPair(sdbus::Result<sdbus::ObjectPath>&& result, std::stri
 
 void ManagerObject::RemovePair(sdbus::Result<>&& result, std::string ifname) {
     try {
-        refuse_invalid_name(ifname);
-        control_.pair_holding(ifname);
+        control_.validate(PairChange::remove(ifname));
     } catch (const ContractError& error) {
         result.returnError(to_dbus_error(error));
         return;
     }
     authorized(getObject(), authorizer_, manage_pairs_action, "RemovePair " + ifname,
                std::move(result), [this, ifname](const std::string& sender) {
-                   const PairSpec pair = control_.remove_pair(ifname);
+                   const PairSpec pair = control_.apply(PairChange::remove(ifname));
                    log::info(pair.label(), ": removed over D-Bus by ", sender);
                    return std::tuple{};
                });
@@ -122,7 +115,6 @@ void ManagerObject::RemovePair(sdbus::Result<>&& result, std::string ifname) {
 
 sdbus::ObjectPath ManagerObject::GetPair(const std::string& ifname) {
     try {
-        refuse_invalid_name(ifname);
         return sdbus::ObjectPath(pair_path(control_.pair_holding(ifname).left));
     } catch (const ContractError& error) {
         throw to_dbus_error(error);
@@ -143,7 +135,7 @@ void ManagerObject::Reload(sdbus::Result<>&& result) {
     authorized(getObject(), authorizer_, reload_action, "Reload", std::move(result),
                [this](const std::string& sender) {
                    log::info("D-Bus: Reload by ", sender);
-                   control_.reload();
+                   control_.reload(ReloadCause::dbus);
                    return std::tuple{};
                });
 }

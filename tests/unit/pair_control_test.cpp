@@ -55,7 +55,8 @@ TEST_F(PairControlTest, AddIsPersistedThenAppliedAndIdempotent) {
 
 TEST_F(PairControlTest, RefusesBadNamesAndConflicts) {
     control_.add_pair("a", "b");
-    EXPECT_EQ(error_of([&] { control_.check_add("a/b", "c"); }), ErrorKind::invalid_name);
+    EXPECT_EQ(error_of([&] { control_.validate(PairChange::add("a/b", "c")); }),
+              ErrorKind::invalid_name);
     EXPECT_EQ(error_of([&] { control_.add_pair("c", std::string(16, 'x')); }),
               ErrorKind::invalid_name);
     EXPECT_EQ(error_of([&] { control_.add_pair("b", "c"); }), ErrorKind::in_use);
@@ -77,12 +78,12 @@ TEST_F(PairControlTest, ReloadOfABadOrMissingFileChangesNothing) {
     control_.add_pair("a", "b");
     std::ofstream(store_.file()) << "links: [\n";
     EXPECT_FALSE(store_.holds_own_write()) << "an edit is not our write";
-    EXPECT_EQ(error_of([&] { control_.reload(); }), ErrorKind::invalid_config);
+    EXPECT_EQ(error_of([&] { control_.reload(ReloadCause::dbus); }), ErrorKind::invalid_config);
     fs::remove(store_.file());
-    EXPECT_EQ(error_of([&] { control_.reload(); }), ErrorKind::invalid_config);
+    EXPECT_EQ(error_of([&] { control_.reload(ReloadCause::dbus); }), ErrorKind::invalid_config);
     EXPECT_EQ(engine_.desired(), (std::vector{PairSpec{"a", "b", {}}}));
     std::ofstream(store_.file()) << "links:\n  x: y\n";
-    control_.reload();
+    control_.reload(ReloadCause::dbus);
     EXPECT_EQ(engine_.desired(), (std::vector{PairSpec{"x", "y", {}}}));
 }
 
@@ -103,6 +104,72 @@ TEST(ObjectPathTest, EscapingIsOneToOneAndValid) {
     for (char c : escape_path_element("we.ird:na me/\x01")) {
         EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '_') << c;
     }
+}
+
+struct RecordingObserver final : ControlObserver {
+    void status_changed(const StatusSummary& summary) override { reports.push_back(summary); }
+    std::vector<StatusSummary> reports;
+};
+
+TEST(StatusSummaryTest, CountsEveryStateAndSaysSo) {
+    std::vector<PairStatus> pairs(4);
+    pairs[0].state = PairState::active;
+    pairs[1].state = PairState::pending;
+    pairs[2].state = PairState::failed;
+    pairs[3].state = PairState::pending;
+    const StatusSummary summary = StatusSummary::of(pairs);
+    EXPECT_EQ(summary, (StatusSummary{.pairs = 4, .active = 1, .pending = 2, .failed = 1}));
+    EXPECT_EQ(summary.text(), "4 pairs: 1 active, 2 pending, 1 failed");
+    EXPECT_EQ(StatusSummary::of({pairs.front()}).text(), "1 pair: 1 active, 0 pending, 0 failed");
+}
+
+TEST_F(PairControlTest, EveryAppliedChangeIsReportedOnceAndRefusalsAreNot) {
+    RecordingObserver observer;
+    control_.set_observer(&observer);
+    control_.add_pair("a", "b");
+    control_.add_pair("b", "a");  // already there: nothing applied
+    EXPECT_EQ(error_of([&] { control_.add_pair("a", "c"); }), ErrorKind::in_use);
+    ASSERT_EQ(observer.reports.size(), 1u);
+    EXPECT_EQ(observer.reports.back(), control_.summary());
+    EXPECT_EQ(observer.reports.back().pairs, 1u);
+
+    std::ofstream(store_.file()) << "links:\n  a: b\n  c: d\n";
+    control_.reload(ReloadCause::sighup);
+    ASSERT_EQ(observer.reports.size(), 2u);
+    EXPECT_EQ(observer.reports.back().pairs, 2u);
+
+    std::ofstream(store_.file()) << "links: [\n";
+    EXPECT_FALSE(control_.try_reload(ReloadCause::file_changed));
+    control_.remove_pair("c");
+    ASSERT_EQ(observer.reports.size(), 3u);
+    EXPECT_EQ(observer.reports.back().pairs, 1u);
+    control_.set_observer(nullptr);
+}
+
+TEST_F(PairControlTest, TheFileWatcherIgnoresOurOwnWriteAndReloadsAnEdit) {
+    RecordingObserver observer;
+    control_.set_observer(&observer);
+    control_.add_pair("a", "b");
+    control_.config_file_changed();
+    EXPECT_EQ(observer.reports.size(), 1u) << "our own write is not reloaded";
+    std::ofstream(store_.file()) << "links:\n  x: y\n";
+    control_.config_file_changed();
+    EXPECT_EQ(observer.reports.size(), 2u);
+    EXPECT_EQ(engine_.desired(), (std::vector{PairSpec{"x", "y", {}}}));
+    control_.set_observer(nullptr);
+}
+
+TEST_F(PairControlTest, TheSameValidationRunsBeforeAskingAndWhenApplying) {
+    const PairChange change = PairChange::add("a", "b");
+    EXPECT_EQ(control_.validate(change), std::nullopt);
+    control_.add_pair("b", "c");  // while polkit thinks, someone takes b
+    EXPECT_EQ(error_of([&] { control_.validate(change); }), ErrorKind::in_use);
+    EXPECT_EQ(error_of([&] { control_.apply(change); }), ErrorKind::in_use);
+    EXPECT_EQ(error_of([&] { control_.validate(PairChange::remove("a/b")); }),
+              ErrorKind::invalid_name);
+    EXPECT_EQ(error_of([&] { control_.apply(PairChange::remove("a/b")); }),
+              ErrorKind::invalid_name);
+    EXPECT_EQ(control_.validate(PairChange::remove("c")), (PairSpec{"b", "c", {}}));
 }
 
 }  // namespace
