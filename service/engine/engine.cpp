@@ -30,27 +30,18 @@ bool needs_generic_mode(const LinkInfo& link) {
 
 PairFields changed_fields(const PairStatus& a, const PairStatus& b) {
     PairFields fields = 0;
-    if (a.state != b.state) {
-        fields |= field_state;
-    }
-    if (a.mode != b.mode) {
-        fields |= field_mode;
-    }
-    if (a.error != b.error) {
-        fields |= field_error;
-    }
-    if (a.left_ifindex != b.left_ifindex) {
-        fields |= field_left_ifindex;
-    }
-    if (a.right_ifindex != b.right_ifindex) {
-        fields |= field_right_ifindex;
-    }
-    if (a.left_oper != b.left_oper) {
-        fields |= field_left_oper;
-    }
-    if (a.right_oper != b.right_oper) {
-        fields |= field_right_oper;
-    }
+    auto compare = [&fields](const auto& before, const auto& after, PairField field) {
+        if (before != after) {
+            fields |= field;
+        }
+    };
+    compare(a.state, b.state, field_state);
+    compare(a.mode, b.mode, field_mode);
+    compare(a.error, b.error, field_error);
+    compare(a.left_ifindex, b.left_ifindex, field_left_ifindex);
+    compare(a.right_ifindex, b.right_ifindex, field_right_ifindex);
+    compare(a.left_oper, b.left_oper, field_left_oper);
+    compare(a.right_oper, b.right_oper, field_right_oper);
     return fields;
 }
 
