@@ -30,27 +30,18 @@ bool needs_generic_mode(const LinkInfo& link) {
 
 PairFields changed_fields(const PairStatus& a, const PairStatus& b) {
     PairFields fields = 0;
-    if (a.state != b.state) {
-        fields |= field_state;
-    }
-    if (a.mode != b.mode) {
-        fields |= field_mode;
-    }
-    if (a.error != b.error) {
-        fields |= field_error;
-    }
-    if (a.left_ifindex != b.left_ifindex) {
-        fields |= field_left_ifindex;
-    }
-    if (a.right_ifindex != b.right_ifindex) {
-        fields |= field_right_ifindex;
-    }
-    if (a.left_oper != b.left_oper) {
-        fields |= field_left_oper;
-    }
-    if (a.right_oper != b.right_oper) {
-        fields |= field_right_oper;
-    }
+    auto compare = [&fields](const auto& before, const auto& after, PairField field) {
+        if (before != after) {
+            fields |= field;
+        }
+    };
+    compare(a.state, b.state, field_state);
+    compare(a.mode, b.mode, field_mode);
+    compare(a.error, b.error, field_error);
+    compare(a.left_ifindex, b.left_ifindex, field_left_ifindex);
+    compare(a.right_ifindex, b.right_ifindex, field_right_ifindex);
+    compare(a.left_oper, b.left_oper, field_left_oper);
+    compare(a.right_oper, b.right_oper, field_right_oper);
     return fields;
 }
 
@@ -66,15 +57,6 @@ void Engine::add_observer(EngineObserver& observer) {
 
 void Engine::remove_observer(EngineObserver& observer) {
     std::erase(observers_, &observer);
-}
-
-const LinkInfo* Engine::find_link(std::string_view name) const {
-    auto by_name = ifindex_by_name_.find(std::string(name));
-    if (by_name == ifindex_by_name_.end()) {
-        return nullptr;
-    }
-    auto link = links_.find(by_name->second);
-    return link == links_.end() ? nullptr : &link->second;
 }
 
 Engine::Record* Engine::find_record(std::string_view ifname) {
@@ -179,50 +161,22 @@ void Engine::apply(const std::vector<PairSpec>& pairs) {
 }
 
 void Engine::set_links(const std::vector<LinkInfo>& links) {
-    links_.clear();
-    ifindex_by_name_.clear();
-    for (const LinkInfo& link : links) {
-        links_[link.ifindex] = link;
-        ifindex_by_name_[link.name] = link.ifindex;
-    }
+    links_.replace_all(links);
     for (auto& [left, record] : records_) {
         reconcile(record, /*notify=*/true);
     }
 }
 
 void Engine::link_changed(const LinkInfo& link) {
-    std::string old_name;
-    if (auto old = links_.find(link.ifindex); old != links_.end()) {
-        if (old->second == link) {
-            return;
-        }
-        old_name = old->second.name;
-        if (old_name != link.name) {
-            ifindex_by_name_.erase(old_name);
-        }
+    if (const std::optional<std::string> old_name = links_.update(link)) {
+        reconcile_holders(*old_name, link.name);
     }
-    // The name may still point at an older link that was recreated: the new one wins.
-    if (auto holder = ifindex_by_name_.find(link.name);
-        holder != ifindex_by_name_.end() && holder->second != link.ifindex) {
-        links_.erase(holder->second);
-    }
-    links_[link.ifindex] = link;
-    ifindex_by_name_[link.name] = link.ifindex;
-    reconcile_holders(old_name, link.name);
 }
 
 void Engine::link_removed(uint32_t ifindex) {
-    auto link = links_.find(ifindex);
-    if (link == links_.end()) {
-        return;
+    if (const std::optional<std::string> name = links_.remove(ifindex)) {
+        reconcile_holders(*name, {});
     }
-    const std::string name = link->second.name;
-    links_.erase(link);
-    if (auto by_name = ifindex_by_name_.find(name);
-        by_name != ifindex_by_name_.end() && by_name->second == ifindex) {
-        ifindex_by_name_.erase(by_name);
-    }
-    reconcile_holders(name, {});
 }
 
 void Engine::reconcile_holders(std::string_view name_a, std::string_view name_b) {
@@ -240,8 +194,8 @@ void Engine::reconcile(Record& record, bool notify) {
     const PairStatus before = record.status;
     PairStatus& status = record.status;
     const PairSpec& spec = status.spec;
-    const LinkInfo* left = find_link(spec.left);
-    const LinkInfo* right = spec.is_self_pair() ? left : find_link(spec.right);
+    const LinkInfo* left = links_.find(spec.left);
+    const LinkInfo* right = spec.is_self_pair() ? left : links_.find(spec.right);
 
     retire_if_stale(record.left_port, left, record.retired.left_to_right);
     retire_if_stale(record.right_port, right, record.retired.right_to_left);
@@ -315,11 +269,10 @@ void Engine::bring_up(Record& record, const LinkInfo& left, const LinkInfo& righ
         status.error = note;
     } catch (const ForeignProgram& error) {
         // Tried again when the news about that interface's program changes.
-        const auto link = links_.find(error.ifindex);
+        const LinkInfo* link = links_.find(error.ifindex);
         fail(record, error.what(),
              RetryHold{left.ifindex, right.ifindex,
-                       std::pair{error.ifindex,
-                                 link == links_.end() ? 0u : link->second.xdp_program_id}});
+                       std::pair{error.ifindex, link == nullptr ? 0u : link->xdp_program_id}});
     } catch (const SystemError& error) {
         std::string reason = error.what();
         if (error.error_number() == E2BIG) {
@@ -377,8 +330,8 @@ bool Engine::still_held(const Record& record, const LinkInfo& left, const LinkIn
         return true;
     }
     const auto [ifindex, program_id] = *hold.watched_program;
-    const auto link = links_.find(ifindex);
-    return link != links_.end() && link->second.xdp_program_id == program_id;
+    const LinkInfo* link = links_.find(ifindex);
+    return link != nullptr && link->xdp_program_id == program_id;
 }
 
 void Engine::attach_ports(Record& record, const LinkInfo& left, const LinkInfo& right,
@@ -424,9 +377,7 @@ void Engine::ensure_port(std::optional<Port>& port, Counters& retired, const Lin
 void Engine::note_our_program(uint32_t ifindex) {
     // What the kernel will announce: a later RTM_NEWLINK says the same, an
     // earlier one still in flight is told apart by asking the kernel.
-    if (auto link = links_.find(ifindex); link != links_.end()) {
-        link->second.xdp_program_id = dataplane_.program_id();
-    }
+    links_.set_xdp_program(ifindex, dataplane_.program_id());
 }
 
 std::optional<std::string> Engine::interference(const std::optional<Port>& port,

@@ -10,11 +10,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "dataplane.hpp"
+#include "link_table.hpp"
 #include "model.hpp"
+#include "name_hash.hpp"
 
 namespace xconnect {
 
@@ -104,7 +105,6 @@ class Engine {
         std::optional<RetryHold> hold;
     };
 
-    const LinkInfo* find_link(std::string_view name) const;
     void index_record(Record& record);
     void unindex_record(const PairSpec& spec);
     Record* find_record(std::string_view ifname);
@@ -138,13 +138,13 @@ class Engine {
     std::vector<PairSpec> desired_;
     std::map<std::string, Record, std::less<>> records_;  // by left name
     // Each interface a pair names -> that pair's record (in records_), so a
-    // link event costs a lookup, not a scan, with thousands of pairs.
-    std::map<std::string, Record*, std::less<>> record_by_interface_;
+    // property read or a link event costs a hash lookup, not a scan, with
+    // thousands of pairs. Changed only with records_ (index_record, unindex_record).
+    NameMap<Record*> record_by_interface_;
     // Ports (our program and map entry) held by all records: what the port
     // map holds.
     uint32_t ports_in_use_ = 0;
-    std::map<uint32_t, LinkInfo> links_;  // by ifindex
-    std::unordered_map<std::string, uint32_t> ifindex_by_name_;
+    LinkTable links_;
 };
 
 }  // namespace xconnect

@@ -27,9 +27,7 @@ bool contains_connection(const std::vector<PairSpec>& pairs, const PairSpec& wan
 Plan plan_changes(const std::vector<PairSpec>& running, const std::vector<PairSpec>& candidate) {
     Plan plan;
     for (const PairSpec& pair : running) {
-        if (contains_connection(candidate, pair)) {
-            plan.kept_pairs.push_back(pair);
-        } else {
+        if (!contains_connection(candidate, pair)) {
             plan.removed_pairs.push_back(pair);
         }
     }
@@ -42,16 +40,9 @@ Plan plan_changes(const std::vector<PairSpec>& running, const std::vector<PairSp
     const auto before = by_interface(running);
     const auto after = by_interface(candidate);
     for (const auto& [name, pair] : after) {
-        auto old = before.find(name);
-        if (old == before.end()) {
-            plan.new_interfaces.push_back(name);
-        } else if (!old->second->same_connection(*pair)) {
+        if (auto old = before.find(name);
+            old != before.end() && !old->second->same_connection(*pair)) {
             plan.changed_interfaces.push_back(name);
-        }
-    }
-    for (const auto& [name, pair] : before) {
-        if (!after.contains(name)) {
-            plan.removed_interfaces.push_back(name);
         }
     }
     return plan;

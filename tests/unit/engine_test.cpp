@@ -2,11 +2,14 @@
 
 #include "engine/engine.hpp"
 #include "fake_dataplane.hpp"
+#include "recording_observer.hpp"
 
 namespace xconnect {
 namespace {
 
 using test::FakeDataplane;
+using test::Event;
+using test::RecordingObserver;
 using Journal = std::vector<std::string>;
 
 PairSpec pair(std::string left, std::string right, std::optional<ModePolicy> mode = {}) {
@@ -25,22 +28,6 @@ LinkInfo with_program(LinkInfo link, uint32_t program_id) {
     link.xdp_program_id = program_id;
     return link;
 }
-
-struct Event {
-    std::string what;  // added / removed / changed
-    PairStatus pair;
-    PairFields fields = 0;
-};
-
-class RecordingObserver : public EngineObserver {
-  public:
-    void pair_added(const PairStatus& pair) override { events.push_back({"added", pair}); }
-    void pair_removed(const PairStatus& pair) override { events.push_back({"removed", pair}); }
-    void pair_changed(const PairStatus& pair, PairFields fields) override {
-        events.push_back({"changed", pair, fields});
-    }
-    std::vector<Event> events;
-};
 
 class EngineTest : public testing::Test {
   protected:
@@ -543,6 +530,70 @@ TEST_F(EngineTest, PairsAreListedByLeftName) {
     EXPECT_EQ(lefts, (std::vector<std::string>{"alpha", "m", "zeta"}));
     EXPECT_FALSE(engine.find_pair("nope"));
     EXPECT_FALSE(engine.counters("nope"));
+}
+
+// Every name a pair holds finds that pair, and no other name finds one.
+void expect_index_matches(const Engine& engine, const std::vector<std::string>& all_names) {
+    std::map<std::string, PairSpec> holder;
+    for (const PairSpec& spec : engine.desired()) {
+        holder.emplace(spec.left, spec);
+        holder.emplace(spec.right, spec);
+    }
+    for (const std::string& name : all_names) {
+        const auto found = engine.find_pair(name);
+        const auto counters = engine.counters(name);
+        auto expected = holder.find(name);
+        if (expected == holder.end()) {
+            EXPECT_FALSE(found) << name << " is in no pair";
+            EXPECT_FALSE(counters) << name << " is in no pair";
+        } else {
+            ASSERT_TRUE(found) << name;
+            EXPECT_EQ(found->spec, expected->second) << name;
+            EXPECT_TRUE(counters) << name;
+        }
+    }
+    EXPECT_EQ(engine.pairs().size(), engine.desired().size());
+}
+
+TEST_F(EngineTest, EveryInterfaceFindsItsPairThroughAddRemoveReplaceRenameAndShutdown) {
+    constexpr uint32_t count = 200;
+    std::vector<std::string> names;
+    std::vector<LinkInfo> links;
+    for (uint32_t i = 0; i < count; ++i) {
+        names.push_back("if" + std::to_string(i));
+        links.push_back(nic(i + 1, names.back()));
+    }
+    engine.set_links(links);
+
+    std::vector<PairSpec> desired;
+    for (uint32_t i = 0; i < count / 2; i += 2) {  // added
+        desired.push_back(pair(names[i], names[i + 1]));
+    }
+    engine.apply(desired);
+    expect_index_matches(engine, names);
+
+    desired.erase(desired.begin(), desired.begin() + 10);  // removed
+    engine.apply(desired);
+    expect_index_matches(engine, names);
+
+    for (size_t i = 0; i + 1 < desired.size(); i += 2) {  // replaced: peers swapped
+        std::swap(desired[i].right, desired[i + 1].right);
+    }
+    desired.push_back(pair(names[count - 1], names[count - 1]));  // and a self-pair added
+    engine.apply(desired);
+    expect_index_matches(engine, names);
+    EXPECT_EQ(status(desired.front().right).state, PairState::active);
+
+    // A rename changes links, not pairs: the pair still answers to its names.
+    const std::string renamed = desired.front().right;
+    engine.link_changed(nic(links[std::stoul(renamed.substr(2))].ifindex, "renamed"));
+    expect_index_matches(engine, names);
+    EXPECT_FALSE(engine.find_pair("renamed"));
+    EXPECT_EQ(status(renamed).state, PairState::pending);
+
+    engine.shutdown();
+    expect_index_matches(engine, names);
+    EXPECT_TRUE(engine.pairs().empty());
 }
 
 }  // namespace
