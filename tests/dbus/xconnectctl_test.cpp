@@ -174,6 +174,74 @@ TEST_F(XconnectctlTest, MonitorSeesPairsComeChangeAndGo) {
     EXPECT_NE(removed.find("\"pair\":\"xconnect-1<->xconnect-2\""), std::string::npos) << removed;
 }
 
+TEST_F(XconnectctlTest, OnATerminalTheOutputGoesThroughThePager) {
+    ctl("add xconnect-1 xconnect-2");
+    // A pager that records what it is given.
+    const fs::path paged = config_dir_ / "paged";
+    const fs::path pager = config_dir_ / "pager";
+    std::ofstream(pager) << "#!/bin/sh\nexec cat >" << paged.string() << "\n";
+    fs::permissions(pager, fs::perms::owner_all);
+    // script(1) runs it with a terminal on stdout.
+    auto on_terminal = [&](const std::string& environment, const std::string& args) {
+        return run("script -qec '" + environment + " " + xconnectctl_.string() + " " + args +
+                   "' /dev/null </dev/null");
+    };
+    const std::string with_pager = "PAGER=" + pager.string();
+
+    Outcome shown = on_terminal(with_pager, "list");
+    ASSERT_EQ(shown.status, 0) << shown.output;
+    EXPECT_EQ(shown.output.find("listed"), std::string::npos) << "the pager had it:\n"
+                                                              << shown.output;
+    const std::string table = read_file(paged);
+    EXPECT_EQ(table.rfind("LEFT", 0), 0u) << table;
+    EXPECT_NE(table.find("\n1 pair listed.\n"), std::string::npos) << table;
+    ASSERT_EQ(on_terminal(with_pager, "status xconnect-2").status, 0);
+    EXPECT_EQ(read_file(paged).rfind("● xconnect-1<->xconnect-2\n", 0), 0u) << read_file(paged);
+    fs::remove(paged);
+
+    // Not with --no-pager, not into a pipe, not for --json.
+    shown = on_terminal(with_pager, "--no-pager list");
+    EXPECT_NE(shown.output.find("1 pair listed."), std::string::npos) << shown.output;
+    shown = run(with_pager + " " + xconnectctl_.string() + " list </dev/null");
+    EXPECT_NE(shown.output.find("1 pair listed."), std::string::npos) << shown.output;
+    shown = on_terminal(with_pager, "--json list");
+    EXPECT_NE(shown.output.find("\"pairs\""), std::string::npos) << shown.output;
+    EXPECT_FALSE(fs::exists(paged));
+
+    // Neither $PAGER nor less: straight to the terminal.
+    shown = on_terminal("env -u PAGER PATH=/nonexistent", "list");
+    EXPECT_EQ(shown.status, 0) << shown.output;
+    EXPECT_NE(shown.output.find("1 pair listed."), std::string::npos) << shown.output;
+}
+
+// The verbs table checks argument counts, with its own words, before the bus
+// is reached (none is here).
+TEST(XconnectctlUsageTest, ArgumentCountsComeFromTheVerbsTable) {
+    const std::string ctl = std::string("DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent/socket ") +
+                            XCONNECTCTL_PATH + " ";
+    const std::pair<const char*, const char*> refused[] = {
+        {"add", "add needs LEFT and RIGHT"},
+        {"add xconnect-1", "add needs LEFT and RIGHT"},
+        {"add xconnect-1 xconnect-2 xconnect-3", "add needs LEFT and RIGHT"},
+        {"remove", "remove needs one IFNAME"},
+        {"--json remove xconnect-1 xconnect-2", "remove needs one IFNAME"},
+        {"reload now", "reload takes no arguments"},
+        {"frobnicate", "unknown command frobnicate"},
+        {"--frobnicate", "unknown option --frobnicate"},
+    };
+    for (const auto& [args, message] : refused) {
+        const Outcome outcome = run(ctl + args + " </dev/null");
+        EXPECT_EQ(outcome.status, 2) << args;
+        EXPECT_EQ(outcome.output, "xconnectctl: " + std::string(message) + " (see --help)\n")
+            << args;
+    }
+    for (const char* args : {"", "list", "status", "status xconnect-1 xconnect-2", "add a b",
+                             "remove a", "reload", "monitor"}) {
+        const Outcome outcome = run(ctl + args + " </dev/null");
+        EXPECT_EQ(outcome.status, 5) << "accepted, then no bus: " << args << "\n" << outcome.output;
+    }
+}
+
 TEST_F(XconnectctlTest, HelpAndVersion) {
     for (const char* args : {"--help", "add --help", "-h"}) {
         const Outcome help = ctl(args);
