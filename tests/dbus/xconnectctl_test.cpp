@@ -20,6 +20,13 @@ class XconnectctlTest : public BusTest {
     // Users run a copy: the build tree may be under /root.
     const UserReadableCopy installed_{{XCONNECTCTL_PATH}};
     const fs::path xconnectctl_ = installed_["xconnectctl"];
+    // Runs `command` under script(1), which gives it a terminal.
+    Outcome on_terminal(const std::string& command) {
+        const fs::path script = config_dir_ / "on-terminal.sh";
+        std::ofstream(script) << command << "\n";
+        fs::permissions(script, fs::perms::owner_all | fs::perms::others_read);
+        return run("script -qec 'sh " + script.string() + "' /dev/null </dev/null");
+    }
     // A --json document, checked by Python's json module: prints `expression`.
     std::string json_query(const std::string& document, const std::string& expression) {
         const fs::path file = config_dir_ / "out.json";
@@ -181,10 +188,8 @@ TEST_F(XconnectctlTest, OnATerminalTheOutputGoesThroughThePager) {
     const fs::path pager = config_dir_ / "pager";
     std::ofstream(pager) << "#!/bin/sh\nexec cat >" << paged.string() << "\n";
     fs::permissions(pager, fs::perms::owner_all);
-    // script(1) runs it with a terminal on stdout.
     auto on_terminal = [&](const std::string& environment, const std::string& args) {
-        return run("script -qec '" + environment + " " + xconnectctl_.string() + " " + args +
-                   "' /dev/null </dev/null");
+        return XconnectctlTest::on_terminal(environment + " " + xconnectctl_.string() + " " + args);
     };
     const std::string with_pager = "PAGER=" + pager.string();
 
@@ -212,6 +217,25 @@ TEST_F(XconnectctlTest, OnATerminalTheOutputGoesThroughThePager) {
     shown = on_terminal("env -u PAGER PATH=/nonexistent", "list");
     EXPECT_EQ(shown.status, 0) << shown.output;
     EXPECT_NE(shown.output.find("1 pair listed."), std::string::npos) << shown.output;
+}
+
+// On a terminal a change runs pkttyagent for as long as the call, allowing
+// interactive authorization. Here the agent has no login session that polkit
+// could find it by, so auth_admin ends in a refusal instead of a prompt.
+TEST_F(XconnectctlTest, OnATerminalAChangeRunsTheAgentForTheCall) {
+    start_polkit();
+    Outcome outcome =
+        on_terminal(member_->run_as() + xconnectctl_.string() + " add xconnect-3 xconnect-3");
+    EXPECT_EQ(outcome.status, 0) << "the group is allowed without asking:\n" << outcome.output;
+    outcome = on_terminal(outsider_->run_as() + xconnectctl_.string() + " remove xconnect-3");
+    EXPECT_EQ(outcome.status, 4) << outcome.output;
+    EXPECT_NE(outcome.output.find("polkit does not allow uid"), std::string::npos)
+        << "interactive, so not InteractiveAuthorizationRequired:\n"
+        << outcome.output;
+    for (const TestUser* user : {member_.get(), outsider_.get()}) {
+        EXPECT_NE(run("pgrep -u " + user->name() + " pkttyagent").status, 0) << "agent left";
+    }
+    EXPECT_NE(ctl("--json list").output.find("xconnect-3"), std::string::npos) << "not removed";
 }
 
 // The verbs table checks argument counts, with its own words, before the bus
