@@ -1,10 +1,6 @@
 // xconnectctl: the command-line client of org.xconnect (docs/dbus-api.md),
 // on sdbus-c++ proxies generated from dbus/*.xml. Like networkctl: a table by
 // default, details with `status`, changes authorised by polkit, and --json.
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sdbus-c++/sdbus-c++.h>
@@ -26,6 +22,8 @@
 #include "xconnect_manager_proxy.h"
 #include "xconnect_pair_proxy.h"
 
+#include "terminal.hpp"
+
 namespace xconnect::ctl {
 
 using json = nlohmann::ordered_json;
@@ -39,7 +37,7 @@ struct Options {
     bool legend = true;
     bool pager = true;
     bool ask_password = true;
-    std::string verb = "list";
+    std::string verb;  // none: the default verb
     std::vector<std::string> args;
 };
 
@@ -93,44 +91,6 @@ class ManagerClient final
             on_removed(path);
         }
     }
-};
-
-// --------------------------------------------------------------- the agent
-
-// pkttyagent on our terminal, as systemctl starts it, so that polkit can ask
-// for a password when the caller allows interaction.
-class PolkitAgent {
-  public:
-    PolkitAgent() {
-        int notify[2];
-        if (pipe2(notify, O_CLOEXEC) != 0) {
-            return;
-        }
-        pid_ = fork();
-        if (pid_ == 0) {
-            dup2(notify[1], 3);  // not O_CLOEXEC any more: the agent writes, then closes it
-            const std::string process = std::to_string(getppid());
-            execl("/usr/bin/pkttyagent", "pkttyagent", "--notify-fd", "3", "--fallback",
-                  "--process", process.c_str(), static_cast<char*>(nullptr));
-            _exit(127);
-        }
-        close(notify[1]);
-        // The agent closes the fd once it is registered.
-        pollfd ready{.fd = notify[0], .events = POLLIN, .revents = 0};
-        poll(&ready, 1, 5000);
-        close(notify[0]);
-    }
-    ~PolkitAgent() {
-        if (pid_ > 0) {
-            kill(pid_, SIGTERM);
-            waitpid(pid_, nullptr, 0);
-        }
-    }
-    PolkitAgent(const PolkitAgent&) = delete;
-    PolkitAgent& operator=(const PolkitAgent&) = delete;
-
-  private:
-    pid_t pid_ = -1;
 };
 
 // ------------------------------------------------------------------ helpers
@@ -197,45 +157,18 @@ std::string coloured_state(const std::string& state, size_t width) {
     return colour + state + "\033[0m" + padded.substr(state.size());
 }
 
-// Long output goes through a pager on a terminal, as systemctl does.
-class Pager {
-  public:
-    explicit Pager(bool wanted) {
-        if (!wanted || !isatty(STDOUT_FILENO)) {
-            return;
-        }
-        const char* pager = getenv("PAGER");
-        const std::string command = pager && *pager ? pager : "less -FRSXK";
-        if (command == "cat") {
-            return;
-        }
-        fflush(stdout);
-        pipe_ = popen(command.c_str(), "w");
-        if (pipe_) {
-            saved_stdout_ = dup(STDOUT_FILENO);
-            dup2(fileno(pipe_), STDOUT_FILENO);
-        }
-    }
-    ~Pager() {
-        if (pipe_) {
-            std::cout.flush();
-            fflush(stdout);
-            dup2(saved_stdout_, STDOUT_FILENO);
-            close(saved_stdout_);
-            pclose(pipe_);
-        }
-    }
-    Pager(const Pager&) = delete;
-    Pager& operator=(const Pager&) = delete;
-
-  private:
-    FILE* pipe_ = nullptr;
-    int saved_stdout_ = -1;
-};
-
 // ------------------------------------------------------------------- verbs
 
-int list(ManagerClient& manager, const Options& options) {
+// What every verb works with.
+struct Session {
+    sdbus::IConnection& connection;
+    ManagerClient& manager;
+    const Options& options;
+};
+
+int list(Session& session) {
+    const Options& options = session.options;
+    ManagerClient& manager = session.manager;
     const std::vector<Pair> pairs = pairs_of(manager.GetManagedObjects());
     if (options.json) {
         json all = json::array();
@@ -278,7 +211,9 @@ int list(ManagerClient& manager, const Options& options) {
     return exit_ok;
 }
 
-int status(ManagerClient& manager, const Options& options) {
+int status(Session& session) {
+    const Options& options = session.options;
+    ManagerClient& manager = session.manager;
     // Only the named pairs (each must exist), or all.
     std::vector<std::string> wanted_paths;
     for (const std::string& ifname : options.args) {
@@ -365,19 +300,21 @@ int status(ManagerClient& manager, const Options& options) {
     return exit_ok;
 }
 
-bool interactive(const Options& options) {
-    return options.ask_password && isatty(STDIN_FILENO);
-}
-
-int add(ManagerClient& manager, const Options& options) {
-    if (options.args.size() != 2) {
-        throw UsageError("add needs LEFT and RIGHT");
-    }
+// A call that changes something, with the verb's arguments: on a terminal,
+// unless --no-ask-password, polkit may ask the person there first, through an
+// agent that runs for as long as the call.
+sdbus::MethodReply change(Session& session, const std::string& method) {
+    const bool interactive = session.options.ask_password && isatty(STDIN_FILENO);
     std::optional<PolkitAgent> agent;
-    if (interactive(options)) {
+    if (interactive) {
         agent.emplace();
     }
-    auto reply = manager.change("AddPair", options.args, interactive(options));
+    return session.manager.change(method, session.options.args, interactive);
+}
+
+int add(Session& session) {
+    const Options& options = session.options;
+    auto reply = change(session, "AddPair");
     sdbus::ObjectPath path;
     reply >> path;
     if (options.json) {
@@ -390,18 +327,11 @@ int add(ManagerClient& manager, const Options& options) {
     return exit_ok;
 }
 
-int remove(ManagerClient& manager, const Options& options) {
-    if (options.args.size() != 1) {
-        throw UsageError("remove needs one IFNAME");
-    }
+int remove(Session& session) {
     // Which pair it was, for the message; NoSuchPair comes from here.
-    sdbus::ObjectPath path = manager.GetPair(options.args[0]);
-    std::optional<PolkitAgent> agent;
-    if (interactive(options)) {
-        agent.emplace();
-    }
-    manager.change("RemovePair", options.args, interactive(options));
-    if (options.json) {
+    const sdbus::ObjectPath path = session.manager.GetPair(session.options.args[0]);
+    change(session, "RemovePair");
+    if (session.options.json) {
         std::cout << json{{"removed", path}}.dump(2) << "\n";
     } else {
         std::cout << "removed " << path << "\n";
@@ -409,22 +339,18 @@ int remove(ManagerClient& manager, const Options& options) {
     return exit_ok;
 }
 
-int reload(ManagerClient& manager, const Options& options) {
-    if (!options.args.empty()) {
-        throw UsageError("reload takes no arguments");
-    }
-    std::optional<PolkitAgent> agent;
-    if (interactive(options)) {
-        agent.emplace();
-    }
-    manager.change("Reload", {}, interactive(options));
-    if (options.json) {
-        std::cout << json{{"reloaded", manager.ConfigFile()}}.dump(2) << "\n";
+int reload(Session& session) {
+    change(session, "Reload");
+    if (session.options.json) {
+        std::cout << json{{"reloaded", session.manager.ConfigFile()}}.dump(2) << "\n";
     }
     return exit_ok;
 }
 
-int monitor(sdbus::IConnection& connection, ManagerClient& manager, const Options& options) {
+int monitor(Session& session) {
+    const Options& options = session.options;
+    sdbus::IConnection& connection = session.connection;
+    ManagerClient& manager = session.manager;
     std::map<std::string, std::string> labels;  // path -> "left<->right"
     auto say = [&](const json& event, const std::string& text) {
         if (options.json) {
@@ -484,37 +410,88 @@ int monitor(sdbus::IConnection& connection, ManagerClient& manager, const Option
 
 // ------------------------------------------------------------------- main
 
+// One row per command, as networkctl's verbs[]: the argument counts are
+// checked here before the bus is reached, and --help lists the commands
+// from here (the man page and the bash completion are checked against it).
+struct Verb {
+    std::string_view name;
+    std::string_view arguments;  // as --help shows them
+    size_t min_args;
+    size_t max_args;
+    std::string_view wrong_count;  // the usage error outside those counts
+    bool is_default;               // run when no command is given
+    int (*run)(Session&);
+    std::string_view help;  // --help's description; lines split by '\n'
+};
+
+constexpr size_t any_count = SIZE_MAX;
+
+constexpr Verb verbs[] = {
+    {"list", "", 0, any_count, "", true, list,
+     "table of pairs (the default): left, right, state, mode,\npackets each way"},
+    {"status", "[IFNAME...]", 0, any_count, "", false, status,
+     "per pair: interfaces, ifindexes, operational states,\nstate, mode, error, counters and "
+     "current rates"},
+    {"add", "LEFT RIGHT", 2, 2, "add needs LEFT and RIGHT", false, add,
+     "cross-connect two interfaces (they need not exist yet)"},
+    {"remove", "IFNAME", 1, 1, "remove needs one IFNAME", false, remove,
+     "remove the pair that holds IFNAME"},
+    {"reload", "", 0, 0, "reload takes no arguments", false, reload,
+     "re-read the config file and apply it"},
+    {"monitor", "", 0, any_count, "", false, monitor,
+     "print pairs, then one line per change, until interrupted"},
+};
+
+// The verb to run, or why none.
+const Verb& verb_of(const Options& options) {
+    for (const Verb& verb : verbs) {
+        if (options.verb.empty() ? verb.is_default : verb.name == options.verb) {
+            if (options.args.size() < verb.min_args || options.args.size() > verb.max_args) {
+                throw UsageError(std::string(verb.wrong_count));
+            }
+            return verb;
+        }
+    }
+    throw UsageError("unknown command " + options.verb);
+}
+
 std::string usage() {
-    return "Usage: xconnectctl [OPTIONS] [COMMAND] [ARGS...]\n"
-           "Shows and changes the interface pairs xconnectd cross-connects (D-Bus org.xconnect).\n"
-           "\n"
-           "Commands:\n"
-           "  list                  table of pairs (the default): left, right, state, mode,\n"
-           "                        packets each way\n"
-           "  status [IFNAME...]    per pair: interfaces, ifindexes, operational states,\n"
-           "                        state, mode, error, counters and current rates\n"
-           "  add LEFT RIGHT        cross-connect two interfaces (they need not exist yet)\n"
-           "  remove IFNAME         remove the pair that holds IFNAME\n"
-           "  reload                re-read the config file and apply it\n"
-           "  monitor               print pairs, then one line per change, until interrupted\n"
-           "\n"
-           "Options:\n"
-           "      --json            JSON output: one document per command (JSON Lines for\n"
-           "                        monitor); keys are described in the README\n"
-           "      --no-legend       no column headers and count line\n"
-           "      --no-pager        do not pipe long output into a pager\n"
-           "      --no-ask-password never ask for a password (polkit interactive\n"
-           "                        authorization); asked only on a terminal anyway\n"
-           "  -h, --help            this help; COMMAND --help too\n"
-           "      --version         version\n"
-           "\n"
-           "Exit status:\n"
-           "  0 success; 1 other failure (e.g. a bad config file on reload);\n"
-           "  2 invalid argument (bad interface name, interface in use, usage);\n"
-           "  3 no such pair; 4 not authorised; 5 the daemon is not reachable.\n"
-           "\n"
-           "Unprivileged users need polkit's org.xconnect.manage-pairs (add, remove) or\n"
-           "org.xconnect.reload (reload); reading is open to everyone.\n";
+    std::ostringstream text;
+    text << "Usage: xconnectctl [OPTIONS] [COMMAND] [ARGS...]\n"
+            "Shows and changes the interface pairs xconnectd cross-connects (D-Bus "
+            "org.xconnect).\n"
+            "\n"
+            "Commands:\n";
+    for (const Verb& verb : verbs) {
+        std::string synopsis(verb.name);
+        if (!verb.arguments.empty()) {
+            synopsis += " ";
+            synopsis += verb.arguments;
+        }
+        std::istringstream lines{std::string(verb.help)};
+        for (std::string line; std::getline(lines, line); synopsis.clear()) {
+            text << "  " << std::left << std::setw(22) << synopsis << line << "\n";
+        }
+    }
+    text << "\n"
+            "Options:\n"
+            "      --json            JSON output: one document per command (JSON Lines for\n"
+            "                        monitor); keys are described in the README\n"
+            "      --no-legend       no column headers and count line\n"
+            "      --no-pager        do not pipe long output into a pager\n"
+            "      --no-ask-password never ask for a password (polkit interactive\n"
+            "                        authorization); asked only on a terminal anyway\n"
+            "  -h, --help            this help; COMMAND --help too\n"
+            "      --version         version\n"
+            "\n"
+            "Exit status:\n"
+            "  0 success; 1 other failure (e.g. a bad config file on reload);\n"
+            "  2 invalid argument (bad interface name, interface in use, usage);\n"
+            "  3 no such pair; 4 not authorised; 5 the daemon is not reachable.\n"
+            "\n"
+            "Unprivileged users need polkit's org.xconnect.manage-pairs (add, remove) or\n"
+            "org.xconnect.reload (reload); reading is open to everyone.\n";
+    return text.str();
 }
 
 Options parse(int argc, char** argv) {
@@ -559,18 +536,20 @@ int exit_code_of(const sdbus::Error& error) {
 
 int run(int argc, char** argv) {
     Options options;
+    const Verb* verb = nullptr;
     try {
         options = parse(argc, argv);
+        if (options.verb == "help") {
+            std::cout << usage();
+            return exit_ok;
+        }
+        if (options.verb == "version") {
+            std::cout << "xconnectctl " << version << "\n";
+            return exit_ok;
+        }
+        verb = &verb_of(options);
     } catch (const UsageError& error) {
         return fail(exit_invalid_argument, std::string(error.what()) + " (see --help)");
-    }
-    if (options.verb == "help" || (!options.args.empty() && options.args.front() == "--help")) {
-        std::cout << usage();
-        return exit_ok;
-    }
-    if (options.verb == "version") {
-        std::cout << "xconnectctl " << version << "\n";
-        return exit_ok;
     }
     std::unique_ptr<sdbus::IConnection> connection;
     try {
@@ -583,27 +562,8 @@ int run(int argc, char** argv) {
     }
     try {
         ManagerClient manager(*connection);
-        if (options.verb == "list") {
-            return list(manager, options);
-        }
-        if (options.verb == "status") {
-            return status(manager, options);
-        }
-        if (options.verb == "add") {
-            return add(manager, options);
-        }
-        if (options.verb == "remove") {
-            return remove(manager, options);
-        }
-        if (options.verb == "reload") {
-            return reload(manager, options);
-        }
-        if (options.verb == "monitor") {
-            return monitor(*connection, manager, options);
-        }
-        return fail(exit_invalid_argument, "unknown command " + options.verb + " (see --help)");
-    } catch (const UsageError& error) {
-        return fail(exit_invalid_argument, std::string(error.what()) + " (see --help)");
+        Session session{*connection, manager, options};
+        return verb->run(session);
     } catch (const sdbus::Error& error) {
         const int code = exit_code_of(error);
         if (code == exit_unreachable) {

@@ -20,6 +20,13 @@ class XconnectctlTest : public BusTest {
     // Users run a copy: the build tree may be under /root.
     const UserReadableCopy installed_{{XCONNECTCTL_PATH}};
     const fs::path xconnectctl_ = installed_["xconnectctl"];
+    // Runs `command` under script(1), which gives it a terminal.
+    Outcome on_terminal(const std::string& command) {
+        const fs::path script = config_dir_ / "on-terminal.sh";
+        std::ofstream(script) << command << "\n";
+        fs::permissions(script, fs::perms::owner_all | fs::perms::others_read);
+        return run("script -qec 'sh " + script.string() + "' /dev/null </dev/null");
+    }
     // A --json document, checked by Python's json module: prints `expression`.
     std::string json_query(const std::string& document, const std::string& expression) {
         const fs::path file = config_dir_ / "out.json";
@@ -172,6 +179,91 @@ TEST_F(XconnectctlTest, MonitorSeesPairsComeChangeAndGo) {
     ctl("remove xconnect-1");
     const std::string removed = json_monitor.expect_log("\"event\":\"removed\"");
     EXPECT_NE(removed.find("\"pair\":\"xconnect-1<->xconnect-2\""), std::string::npos) << removed;
+}
+
+TEST_F(XconnectctlTest, OnATerminalTheOutputGoesThroughThePager) {
+    ctl("add xconnect-1 xconnect-2");
+    // A pager that records what it is given.
+    const fs::path paged = config_dir_ / "paged";
+    const fs::path pager = config_dir_ / "pager";
+    std::ofstream(pager) << "#!/bin/sh\nexec cat >" << paged.string() << "\n";
+    fs::permissions(pager, fs::perms::owner_all);
+    auto on_terminal = [&](const std::string& environment, const std::string& args) {
+        return XconnectctlTest::on_terminal(environment + " " + xconnectctl_.string() + " " + args);
+    };
+    const std::string with_pager = "PAGER=" + pager.string();
+
+    Outcome shown = on_terminal(with_pager, "list");
+    ASSERT_EQ(shown.status, 0) << shown.output;
+    EXPECT_EQ(shown.output.find("listed"), std::string::npos) << "the pager had it:\n"
+                                                              << shown.output;
+    const std::string table = read_file(paged);
+    EXPECT_EQ(table.rfind("LEFT", 0), 0u) << table;
+    EXPECT_NE(table.find("\n1 pair listed.\n"), std::string::npos) << table;
+    ASSERT_EQ(on_terminal(with_pager, "status xconnect-2").status, 0);
+    EXPECT_EQ(read_file(paged).rfind("● xconnect-1<->xconnect-2\n", 0), 0u) << read_file(paged);
+    fs::remove(paged);
+
+    // Not with --no-pager, not into a pipe, not for --json.
+    shown = on_terminal(with_pager, "--no-pager list");
+    EXPECT_NE(shown.output.find("1 pair listed."), std::string::npos) << shown.output;
+    shown = run(with_pager + " " + xconnectctl_.string() + " list </dev/null");
+    EXPECT_NE(shown.output.find("1 pair listed."), std::string::npos) << shown.output;
+    shown = on_terminal(with_pager, "--json list");
+    EXPECT_NE(shown.output.find("\"pairs\""), std::string::npos) << shown.output;
+    EXPECT_FALSE(fs::exists(paged));
+
+    // Neither $PAGER nor less: straight to the terminal.
+    shown = on_terminal("env -u PAGER PATH=/nonexistent", "list");
+    EXPECT_EQ(shown.status, 0) << shown.output;
+    EXPECT_NE(shown.output.find("1 pair listed."), std::string::npos) << shown.output;
+}
+
+// On a terminal a change runs pkttyagent for as long as the call, allowing
+// interactive authorization. Here the agent has no login session that polkit
+// could find it by, so auth_admin ends in a refusal instead of a prompt.
+TEST_F(XconnectctlTest, OnATerminalAChangeRunsTheAgentForTheCall) {
+    start_polkit();
+    Outcome outcome =
+        on_terminal(member_->run_as() + xconnectctl_.string() + " add xconnect-3 xconnect-3");
+    EXPECT_EQ(outcome.status, 0) << "the group is allowed without asking:\n" << outcome.output;
+    outcome = on_terminal(outsider_->run_as() + xconnectctl_.string() + " remove xconnect-3");
+    EXPECT_EQ(outcome.status, 4) << outcome.output;
+    EXPECT_NE(outcome.output.find("polkit does not allow uid"), std::string::npos)
+        << "interactive, so not InteractiveAuthorizationRequired:\n"
+        << outcome.output;
+    for (const TestUser* user : {member_.get(), outsider_.get()}) {
+        EXPECT_NE(run("pgrep -u " + user->name() + " pkttyagent").status, 0) << "agent left";
+    }
+    EXPECT_NE(ctl("--json list").output.find("xconnect-3"), std::string::npos) << "not removed";
+}
+
+// The verbs table checks argument counts, with its own words, before the bus
+// is reached (none is here).
+TEST(XconnectctlUsageTest, ArgumentCountsComeFromTheVerbsTable) {
+    const std::string ctl = std::string("DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent/socket ") +
+                            XCONNECTCTL_PATH + " ";
+    const std::pair<const char*, const char*> refused[] = {
+        {"add", "add needs LEFT and RIGHT"},
+        {"add xconnect-1", "add needs LEFT and RIGHT"},
+        {"add xconnect-1 xconnect-2 xconnect-3", "add needs LEFT and RIGHT"},
+        {"remove", "remove needs one IFNAME"},
+        {"--json remove xconnect-1 xconnect-2", "remove needs one IFNAME"},
+        {"reload now", "reload takes no arguments"},
+        {"frobnicate", "unknown command frobnicate"},
+        {"--frobnicate", "unknown option --frobnicate"},
+    };
+    for (const auto& [args, message] : refused) {
+        const Outcome outcome = run(ctl + args + " </dev/null");
+        EXPECT_EQ(outcome.status, 2) << args;
+        EXPECT_EQ(outcome.output, "xconnectctl: " + std::string(message) + " (see --help)\n")
+            << args;
+    }
+    for (const char* args : {"", "list", "status", "status xconnect-1 xconnect-2", "add a b",
+                             "remove a", "reload", "monitor"}) {
+        const Outcome outcome = run(ctl + args + " </dev/null");
+        EXPECT_EQ(outcome.status, 5) << "accepted, then no bus: " << args << "\n" << outcome.output;
+    }
 }
 
 TEST_F(XconnectctlTest, HelpAndVersion) {
