@@ -424,7 +424,7 @@ struct Verb {
     std::string_view help;  // --help's description; lines split by '\n'
 };
 
-constexpr size_t any_count = SIZE_MAX;
+constexpr size_t any_count = SIZE_MAX;  // list and monitor ignore arguments, as they always did
 
 constexpr Verb verbs[] = {
     {"list", "", 0, any_count, "", true, list,
