@@ -4,7 +4,8 @@
 
 #include "bus_loop.hpp"
 #include "common/log.hpp"
-#include "dbus_objects.hpp"
+#include "manager_object.hpp"
+#include "pair_object.hpp"
 #include "polkit_authorizer.hpp"
 
 namespace xconnect {

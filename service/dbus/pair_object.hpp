@@ -1,49 +1,22 @@
 #pragma once
 
-// The objects served on the bus, on the adaptors sdbus-c++-xml2cpp generates
-// from dbus/*.xml. Reads come from the engine; changes go through
+// One object per pair, on the adaptor generated from
+// dbus/org.xconnect.Pair.xml. Reads come from the engine; Remove goes through
 // PairControl after polkit said yes.
 
 #include <sdbus-c++/sdbus-c++.h>
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "engine/engine.hpp"
-#include "long_name_filter.hpp"
-#include "xconnect_manager_adaptor.h"
 #include "xconnect_pair_adaptor.h"
 
 namespace xconnect {
 
-class Engine;
 class PairControl;
 class PolkitAuthorizer;
-
-class ManagerObject final
-    : public sdbus::AdaptorInterfaces<org::xconnect::Manager_adaptor, sdbus::ObjectManager_adaptor,
-                                      sdbus::Properties_adaptor> {
-  public:
-    ManagerObject(sdbus::IConnection& connection, const Engine& engine, PairControl& control,
-                  PolkitAuthorizer& authorizer);
-    ~ManagerObject();
-
-  private:
-    void AddPair(sdbus::Result<sdbus::ObjectPath>&& result, std::string left,
-                 std::string right) override;
-    void RemovePair(sdbus::Result<>&& result, std::string ifname) override;
-    sdbus::ObjectPath GetPair(const std::string& ifname) override;
-    std::vector<sdbus::Struct<std::string, std::string, std::string, sdbus::ObjectPath>> ListPairs()
-        override;
-    void Reload(sdbus::Result<>&& result) override;
-    std::string Version() override;
-    std::string ConfigFile() override;
-
-    const Engine& engine_;
-    PairControl& control_;
-    PolkitAuthorizer& authorizer_;
-    // On the connection, for every object's Properties calls.
-    std::unique_ptr<LongNameFilter> long_name_filter_;
-};
 
 class PairObject final
     : public sdbus::AdaptorInterfaces<org::xconnect::Pair_adaptor, sdbus::ManagedObject_adaptor,

@@ -1,0 +1,98 @@
+#include "manager_object.hpp"
+
+#include "authorized_call.hpp"
+#include "common/log.hpp"
+#include "contract/bus.hpp"
+#include "contract/errors.hpp"
+#include "contract/object_path.hpp"
+#include "contract/version.hpp"
+#include "control/pair_control.hpp"
+#include "engine/engine.hpp"
+
+namespace xconnect {
+
+ManagerObject::ManagerObject(sdbus::IConnection& connection, const Engine& engine,
+                             PairControl& control, PolkitAuthorizer& authorizer)
+    : AdaptorInterfaces(connection, manager_path),
+      engine_(engine),
+      control_(control),
+      authorizer_(authorizer),
+      long_name_filter_(std::make_unique<LongNameFilter>(getObject())) {
+    registerAdaptor();
+}
+
+ManagerObject::~ManagerObject() {
+    unregisterAdaptor();
+}
+
+void ManagerObject::AddPair(sdbus::Result<sdbus::ObjectPath>&& result, std::string left,
+                            std::string right) {
+    // Arguments first, polkit second, the change last.
+    try {
+        if (auto existing = control_.validate(PairChange::add(left, right))) {
+            result.returnResults(pair_path(existing->left));
+            return;
+        }
+    } catch (const ContractError& error) {
+        result.returnError(to_dbus_error(error));
+        return;
+    }
+    authorized(getObject(), authorizer_, manage_pairs_action, "AddPair " + left + " " + right,
+               std::move(result), [this, left, right](const std::string& sender) {
+                   const PairSpec pair = control_.apply(PairChange::add(left, right));
+                   log::info(pair.label(), ": added over D-Bus by ", sender);
+                   return std::tuple{sdbus::ObjectPath(pair_path(pair.left))};
+               });
+}
+
+void ManagerObject::RemovePair(sdbus::Result<>&& result, std::string ifname) {
+    try {
+        control_.validate(PairChange::remove(ifname));
+    } catch (const ContractError& error) {
+        result.returnError(to_dbus_error(error));
+        return;
+    }
+    authorized(getObject(), authorizer_, manage_pairs_action, "RemovePair " + ifname,
+               std::move(result), [this, ifname](const std::string& sender) {
+                   const PairSpec pair = control_.apply(PairChange::remove(ifname));
+                   log::info(pair.label(), ": removed over D-Bus by ", sender);
+                   return std::tuple{};
+               });
+}
+
+sdbus::ObjectPath ManagerObject::GetPair(const std::string& ifname) {
+    try {
+        return sdbus::ObjectPath(pair_path(control_.pair_holding(ifname).left));
+    } catch (const ContractError& error) {
+        throw to_dbus_error(error);
+    }
+}
+
+std::vector<sdbus::Struct<std::string, std::string, std::string, sdbus::ObjectPath>>
+ManagerObject::ListPairs() {
+    std::vector<sdbus::Struct<std::string, std::string, std::string, sdbus::ObjectPath>> list;
+    for (const PairStatus& pair : engine_.pairs()) {  // sorted by left
+        list.emplace_back(pair.spec.left, pair.spec.right, std::string(to_string(pair.state)),
+                          sdbus::ObjectPath(pair_path(pair.spec.left)));
+    }
+    return list;
+}
+
+void ManagerObject::Reload(sdbus::Result<>&& result) {
+    authorized(getObject(), authorizer_, reload_action, "Reload", std::move(result),
+               [this](const std::string& sender) {
+                   log::info("D-Bus: Reload by ", sender);
+                   control_.reload(ReloadCause::dbus);
+                   return std::tuple{};
+               });
+}
+
+std::string ManagerObject::Version() {
+    return version;
+}
+
+std::string ManagerObject::ConfigFile() {
+    return control_.config_file().string();
+}
+
+}  // namespace xconnect

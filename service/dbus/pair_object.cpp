@@ -1,0 +1,119 @@
+#include "pair_object.hpp"
+
+#include "authorized_call.hpp"
+#include "common/log.hpp"
+#include "contract/bus.hpp"
+#include "contract/errors.hpp"
+#include "contract/object_path.hpp"
+#include "control/pair_control.hpp"
+#include "engine/engine.hpp"
+
+namespace xconnect {
+
+PairObject::PairObject(sdbus::IConnection& connection, const PairSpec& spec, const Engine& engine,
+                       PairControl& control, PolkitAuthorizer& authorizer)
+    : AdaptorInterfaces(connection, pair_path(spec.left)),
+      spec_(spec),
+      engine_(engine),
+      control_(control),
+      authorizer_(authorizer) {
+    registerAdaptor();
+}
+
+PairObject::~PairObject() {
+    unregisterAdaptor();
+}
+
+std::vector<std::string> PairObject::signalled_properties(unsigned changed_fields) {
+    static const std::pair<PairField, const char*> names[] = {{field_left_ifindex, "LeftIfindex"},
+                                                              {field_right_ifindex, "RightIfindex"},
+                                                              {field_state, "State"},
+                                                              {field_mode, "Mode"},
+                                                              {field_error, "Error"},
+                                                              {field_left_oper, "LeftOperState"},
+                                                              {field_right_oper, "RightOperState"}};
+    std::vector<std::string> properties;
+    for (const auto& [field, name] : names) {
+        if (changed_fields & field) {
+            properties.emplace_back(name);
+        }
+    }
+    return properties;
+}
+
+void PairObject::Remove(sdbus::Result<>&& result) {
+    // polkit may answer after the pair is gone (removed by someone else, or
+    // removed and added again): then there is nothing left to remove.
+    authorized(getObject(), authorizer_, manage_pairs_action, "Remove " + spec_.label(),
+               std::move(result),
+               [&control = control_, spec = spec_,
+                alive = std::weak_ptr<const bool>(alive_)](const std::string& sender) {
+                   if (alive.expired()) {
+                       throw ContractError(ErrorKind::no_such_pair,
+                                           "pair " + spec.label() +
+                                               " was removed while the call awaited authorization");
+                   }
+                   const PairSpec pair = control.remove_pair(spec.left);
+                   log::info(pair.label(), ": removed over D-Bus by ", sender);
+                   return std::tuple{};
+               });
+}
+
+PairStatus PairObject::status() const {
+    if (auto status = engine_.find_pair(spec_.left)) {
+        return *status;
+    }
+    throw sdbus::Error(error_name::no_such_pair, "pair " + spec_.label() + " is gone");
+}
+
+PairCounters PairObject::counters() const {
+    if (auto counters = engine_.counters(spec_.left)) {
+        return *counters;
+    }
+    throw sdbus::Error(error_name::no_such_pair, "pair " + spec_.label() + " is gone");
+}
+
+std::string PairObject::Left() {
+    return spec_.left;
+}
+std::string PairObject::Right() {
+    return spec_.right;
+}
+uint32_t PairObject::LeftIfindex() {
+    return status().left_ifindex;
+}
+uint32_t PairObject::RightIfindex() {
+    return status().right_ifindex;
+}
+std::string PairObject::State() {
+    return std::string(to_string(status().state));
+}
+std::string PairObject::Mode() {
+    const auto mode = status().mode;
+    return mode ? std::string(to_string(*mode)) : std::string();
+}
+std::string PairObject::Error() {
+    return status().error;
+}
+std::string PairObject::LeftOperState() {
+    const auto oper = status().left_oper;
+    return oper ? std::string(to_string(*oper)) : std::string();
+}
+std::string PairObject::RightOperState() {
+    const auto oper = status().right_oper;
+    return oper ? std::string(to_string(*oper)) : std::string();
+}
+uint64_t PairObject::LeftToRightPackets() {
+    return counters().left_to_right.packets;
+}
+uint64_t PairObject::LeftToRightBytes() {
+    return counters().left_to_right.bytes;
+}
+uint64_t PairObject::RightToLeftPackets() {
+    return counters().right_to_left.packets;
+}
+uint64_t PairObject::RightToLeftBytes() {
+    return counters().right_to_left.bytes;
+}
+
+}  // namespace xconnect
