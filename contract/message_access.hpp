@@ -6,6 +6,7 @@
 
 #include <systemd/sd-bus.h>
 
+#include <sdbus-c++/IObject.h>
 #include <sdbus-c++/Message.h>
 
 namespace xconnect {
@@ -15,6 +16,14 @@ struct MessageAccess : sdbus::Message {
         return static_cast<sd_bus_message*>(message.*(&MessageAccess::msg_));
     }
 };
+
+// The sd_bus `object` is registered on: sdbus-c++ 1.2 does not hand it out,
+// but any message created on the connection knows it.
+inline sd_bus* bus_of(sdbus::IObject& object) {
+    sdbus::Signal probe =
+        object.createSignal("org.freedesktop.DBus.Properties", "PropertiesChanged");
+    return sd_bus_message_get_bus(MessageAccess::raw(probe));
+}
 
 // Whether the caller of `message` allows interactive authorization.
 inline bool allows_interactive_authorization(const sdbus::Message& message) {

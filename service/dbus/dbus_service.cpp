@@ -32,7 +32,11 @@ std::unique_ptr<DbusService> DbusService::start(boost::asio::io_context& io, Eng
     // Only now: requestName() waited for its reply synchronously and may have
     // read calls (the activating one among them) into sd-bus's queue.
     service->loop_ = std::make_unique<BusLoop>(
-        io, *service->connection_, [raw = service.get()] { raw->retired_.clear(); },
+        io, *service->connection_,
+        [raw = service.get()] {
+            raw->retired_.clear();
+            raw->messages_.advance();
+        },
         std::move(lost));
     log::info("D-Bus: serving ", bus_name, " on the system bus");
     return service;
@@ -46,9 +50,9 @@ DbusService::DbusService(Engine& engine, PairControl& control,
       manager_(std::make_unique<ManagerObject>(*connection_, engine_, control, *authorizer_)),
       control_(control) {
     for (const PairStatus& pair : engine_.pairs()) {
-        pairs_.emplace(
-            pair.spec.left,
-            std::make_unique<PairObject>(*connection_, pair.spec, engine_, control_, *authorizer_));
+        pairs_.emplace(pair.spec.left,
+                       std::make_unique<PairObject>(*connection_, pair.spec, engine_, control_,
+                                                    *authorizer_, messages_));
     }
     engine_.add_observer(*this);
 }
@@ -83,8 +87,8 @@ void DbusService::pair_added(const PairStatus& pair) {
     // A pair removed and added again within one change (a new mode) gets a
     // new object at the same path: the old one must be gone first.
     std::erase_if(retired_, [&](const auto& object) { return object->left() == pair.spec.left; });
-    auto object =
-        std::make_unique<PairObject>(*connection_, pair.spec, engine_, control_, *authorizer_);
+    auto object = std::make_unique<PairObject>(*connection_, pair.spec, engine_, control_,
+                                               *authorizer_, messages_);
     // The whole object, as GetManagedObjects lists it (standard interfaces
     // too), so that a client's view of it stays whole.
     emit([&] { object->emitInterfacesAddedSignal(); });

@@ -15,6 +15,7 @@
 
 #include "contract/bus.hpp"
 #include "engine/engine.hpp"
+#include "message_snapshot.hpp"
 
 namespace sdbus {
 class IConnection;
@@ -59,6 +60,7 @@ class DbusService final : public EngineObserver {
     Engine& engine_;
     std::unique_ptr<sdbus::IConnection> connection_;
     // Declared before the objects that use them, so destroyed after them.
+    MessageSequence messages_;  // advanced after each message: see PairObject::bulk_read()
     std::unique_ptr<PolkitAuthorizer> authorizer_;
     std::unique_ptr<ManagerObject> manager_;
     PairControl& control_;

@@ -51,10 +51,7 @@ void LongNameFilter::SlotUnref::operator()(sd_bus_slot* slot) const noexcept {
 }
 
 LongNameFilter::LongNameFilter(sdbus::IObject& object) {
-    // sdbus-c++ 1.2 does not hand out its sd_bus; any message created on the
-    // connection knows it.
-    sdbus::Signal probe = object.createSignal(properties_interface, "PropertiesChanged");
-    sd_bus* bus = sd_bus_message_get_bus(MessageAccess::raw(probe));
+    sd_bus* bus = bus_of(object);
     sd_bus_slot* slot = nullptr;
     if (int rc = sd_bus_add_filter(bus, &slot, refuse_long_names, nullptr); rc < 0) {
         throw SystemError("install the D-Bus long name filter", "sd_bus_add_filter", -rc);

@@ -4,19 +4,28 @@
 #include "common/log.hpp"
 #include "contract/bus.hpp"
 #include "contract/errors.hpp"
+#include "contract/message_access.hpp"
 #include "contract/object_path.hpp"
 #include "control/pair_control.hpp"
 #include "engine/engine.hpp"
 
 namespace xconnect {
 
+namespace {
+constexpr const char* properties_interface = "org.freedesktop.DBus.Properties";
+constexpr const char* object_manager_interface = "org.freedesktop.DBus.ObjectManager";
+}  // namespace
+
 PairObject::PairObject(sdbus::IConnection& connection, const PairSpec& spec, const Engine& engine,
-                       PairControl& control, PolkitAuthorizer& authorizer)
+                       PairControl& control, PolkitAuthorizer& authorizer,
+                       const MessageSequence& messages)
     : AdaptorInterfaces(connection, pair_path(spec.left)),
       spec_(spec),
       engine_(engine),
       control_(control),
-      authorizer_(authorizer) {
+      authorizer_(authorizer),
+      messages_(messages),
+      bus_(bus_of(getObject())) {
     registerAdaptor();
 }
 
@@ -59,18 +68,34 @@ void PairObject::Remove(sdbus::Result<>&& result) {
                });
 }
 
-PairStatus PairObject::status() const {
-    if (auto status = engine_.find_pair(spec_.left)) {
-        return *status;
+std::optional<uint64_t> PairObject::bulk_read() const {
+    // Reads only: no state changes while one is answered (one thread).
+    sd_bus_message* message = sd_bus_get_current_message(bus_);
+    if (message == nullptr) {
+        return std::nullopt;
     }
-    throw sdbus::Error(error_name::no_such_pair, "pair " + spec_.label() + " is gone");
+    const bool bulk =
+        sd_bus_message_is_method_call(message, properties_interface, nullptr) > 0 ||
+        sd_bus_message_is_method_call(message, object_manager_interface, "GetManagedObjects") > 0;
+    return bulk ? std::optional(messages_.current()) : std::nullopt;
 }
 
-PairCounters PairObject::counters() const {
-    if (auto counters = engine_.counters(spec_.left)) {
-        return *counters;
-    }
-    throw sdbus::Error(error_name::no_such_pair, "pair " + spec_.label() + " is gone");
+const PairStatus& PairObject::status() {
+    return status_snapshot_.get(bulk_read(), [this] {
+        if (auto status = engine_.find_pair(spec_.left)) {
+            return *status;
+        }
+        throw sdbus::Error(error_name::no_such_pair, "pair " + spec_.label() + " is gone");
+    });
+}
+
+const PairCounters& PairObject::counters() {
+    return counters_snapshot_.get(bulk_read(), [this] {
+        if (auto counters = engine_.counters(spec_.left)) {
+            return *counters;
+        }
+        throw sdbus::Error(error_name::no_such_pair, "pair " + spec_.label() + " is gone");
+    });
 }
 
 std::string PairObject::Left() {

@@ -11,7 +11,10 @@
 #include <vector>
 
 #include "engine/engine.hpp"
+#include "message_snapshot.hpp"
 #include "xconnect_pair_adaptor.h"
+
+struct sd_bus;
 
 namespace xconnect {
 
@@ -22,8 +25,9 @@ class PairObject final
     : public sdbus::AdaptorInterfaces<org::xconnect::Pair_adaptor, sdbus::ManagedObject_adaptor,
                                       sdbus::Properties_adaptor> {
   public:
+    // `messages` numbers the messages being dispatched (see MessageSnapshot).
     PairObject(sdbus::IConnection& connection, const PairSpec& spec, const Engine& engine,
-               PairControl& control, PolkitAuthorizer& authorizer);
+               PairControl& control, PolkitAuthorizer& authorizer, const MessageSequence& messages);
     ~PairObject();
 
     const std::string& left() const { return spec_.left; }
@@ -47,13 +51,22 @@ class PairObject final
     uint64_t RightToLeftPackets() override;
     uint64_t RightToLeftBytes() override;
 
-    PairStatus status() const;
-    PairCounters counters() const;
+    // Read once per bulk read (Properties.Get/GetAll, GetManagedObjects):
+    // every getter of that message answers from the same snapshot.
+    const PairStatus& status();
+    const PairCounters& counters();
+    // The number of the message being answered, if it is a bulk read; a
+    // signal's getters (emitted outside such a call) always read afresh.
+    std::optional<uint64_t> bulk_read() const;
 
     const PairSpec spec_;
     const Engine& engine_;
     PairControl& control_;
     PolkitAuthorizer& authorizer_;
+    const MessageSequence& messages_;
+    sd_bus* const bus_;
+    MessageSnapshot<PairStatus> status_snapshot_;
+    MessageSnapshot<PairCounters> counters_snapshot_;
     // Expires with the object: a call on it may be answered with a method
     // return only while it exists (sd-bus checks the reply against the
     // signature in its vtable).
