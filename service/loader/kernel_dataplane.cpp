@@ -62,7 +62,8 @@ void KernelDataplane::SkeletonDeleter::operator()(xconnect_bpf* skeleton) const 
     xconnect_bpf::destroy(skeleton);
 }
 
-KernelDataplane::KernelDataplane(std::optional<std::filesystem::path> state_dir) {
+KernelDataplane::KernelDataplane(std::optional<std::filesystem::path> state_dir)
+    : counter_slots_(XC_COUNTER_SLOTS) {
     libbpf_set_print(forward_libbpf_message);
     skeleton_.reset(xconnect_bpf::open_and_load());
     if (!skeleton_) {
@@ -249,38 +250,21 @@ void KernelDataplane::release_earlier_programs() noexcept {
     }
 }
 
-std::optional<uint32_t> KernelDataplane::owned_slot(uint32_t ifindex) const {
-    const uint32_t slot = ifindex & (XC_COUNTER_SLOTS - 1);
-    std::vector<xc_counter_slot> per_cpu(possible_cpus_);
-    if (bpf_map_lookup_elem(bpf_map__fd(skeleton_->maps.xc_counter_slots), &slot, per_cpu.data()) !=
-        0) {
-        throw_errno(on_ifindex("read counter slot", ifindex), "bpf_map_lookup_elem");
-    }
-    if (per_cpu[0].owner == ifindex) {
-        return slot;
-    }
-    return std::nullopt;
-}
-
 void KernelDataplane::create_counters(uint32_t from) {
     // Counters that exist are kept, wherever they are.
     std::vector<xc_port_counters> existing(possible_cpus_);
-    if (owned_slot(from) || bpf_map_lookup_elem(bpf_map__fd(skeleton_->maps.xc_counters), &from,
-                                                existing.data()) == 0) {
+    if (counter_slots_.owned(from) || bpf_map_lookup_elem(bpf_map__fd(skeleton_->maps.xc_counters),
+                                                          &from, existing.data()) == 0) {
         return;
     }
-    const uint32_t slot = from & (XC_COUNTER_SLOTS - 1);
-    const int slots_fd = bpf_map__fd(skeleton_->maps.xc_counter_slots);
-    std::vector<xc_counter_slot> per_cpu(possible_cpus_);
-    if (bpf_map_lookup_elem(slots_fd, &slot, per_cpu.data()) != 0) {
-        throw_errno(on_ifindex("read counter slot", from), "bpf_map_lookup_elem");
-    }
-    if (per_cpu[0].owner == 0) {
-        for (xc_counter_slot& cpu : per_cpu) {
-            cpu = xc_counter_slot{.owner = from, .reserved = 0, .counters = {}};
-        }
-        if (bpf_map_update_elem(slots_fd, &slot, per_cpu.data(), BPF_ANY) != 0) {
-            throw_errno(on_ifindex("claim counter slot", from), "bpf_map_update_elem");
+    if (const auto slot = counter_slots_.claim(from)) {
+        std::vector<xc_counter_slot> per_cpu(
+            possible_cpus_, xc_counter_slot{.owner = from, .reserved = 0, .counters = {}});
+        if (bpf_map_update_elem(bpf_map__fd(skeleton_->maps.xc_counter_slots), &*slot,
+                                per_cpu.data(), BPF_ANY) != 0) {
+            const int error = errno;
+            counter_slots_.release(from);
+            throw SystemError(on_ifindex("claim counter slot", from), "bpf_map_update_elem", error);
         }
         return;
     }
@@ -309,16 +293,13 @@ void KernelDataplane::disconnect(uint32_t from) noexcept {
                          ": bpf_map_delete_elem: ", errno_text(errno));
         }
     }
-    try {
-        if (auto slot = owned_slot(from)) {
-            const std::vector<xc_counter_slot> free_slot(possible_cpus_);
-            if (bpf_map_update_elem(bpf_map__fd(skeleton_->maps.xc_counter_slots), &*slot,
-                                    free_slot.data(), BPF_ANY) != 0) {
-                throw_errno(on_ifindex("free counter slot", from), "bpf_map_update_elem");
-            }
+    if (const auto slot = counter_slots_.release(from)) {
+        const std::vector<xc_counter_slot> free_slot(possible_cpus_);
+        if (bpf_map_update_elem(bpf_map__fd(skeleton_->maps.xc_counter_slots), &*slot,
+                                free_slot.data(), BPF_ANY) != 0) {
+            log::warning(on_ifindex("free counter slot", from),
+                         ": bpf_map_update_elem: ", errno_text(errno));
         }
-    } catch (const SystemError& error) {
-        log::warning(error.what());
     }
 }
 
@@ -329,7 +310,7 @@ uint32_t KernelDataplane::port_capacity() const {
 
 Counters KernelDataplane::counters(uint32_t from) const {
     Counters sum;
-    if (auto slot = owned_slot(from)) {
+    if (auto slot = counter_slots_.owned(from)) {
         std::vector<xc_counter_slot> per_cpu(possible_cpus_);
         if (bpf_map_lookup_elem(bpf_map__fd(skeleton_->maps.xc_counter_slots), &*slot,
                                 per_cpu.data()) != 0) {

@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "counter_slots.hpp"
 #include "engine/dataplane.hpp"
 #include "program_pins.hpp"
 
@@ -59,8 +60,6 @@ class KernelDataplane final : public Dataplane {
         void operator()(xconnect_bpf* skeleton) const noexcept;
     };
 
-    // The slot of xc_counter_slots that counts `ifindex`, if it owns one.
-    std::optional<uint32_t> owned_slot(uint32_t ifindex) const;
     void create_counters(uint32_t from);
     void replace_earlier(uint32_t ifindex, const AttachedProgram& earlier, AttachMode mode);
 
@@ -68,6 +67,7 @@ class KernelDataplane final : public Dataplane {
     uint32_t program_id_ = 0;
     std::optional<ProgramPins> pins_;
     int possible_cpus_ = 0;
+    CounterSlots counter_slots_;               // mirrors xc_counter_slots: only we write its owners
     std::map<uint32_t, AttachMode> attached_;  // ifindex -> mode, what we attached
 };
 
