@@ -35,6 +35,7 @@
 #include "common/unique_fd.hpp"
 #include "frames.hpp"
 #include "generator.hpp"
+#include "loader/bpf_skeleton.hpp"
 #include "loader/kernel_dataplane.hpp"
 #include "netlink/links.hpp"
 #include "netns.hpp"
@@ -83,18 +84,10 @@ std::string two_places(double value) {
 
 // ------------------------------------------------------------ BPF helpers
 
-struct SkeletonDeleter {
-    void operator()(bench_bpf* skeleton) const { bench_bpf::destroy(skeleton); }
-};
-using Skeleton = std::unique_ptr<bench_bpf, SkeletonDeleter>;
+using Skeleton = BpfSkeleton<bench_bpf>;
 
 Skeleton load_skeleton() {
-    Skeleton skeleton(bench_bpf::open_and_load());
-    if (!skeleton) {
-        throw std::runtime_error("load the benchmark's BPF programs: " +
-                                 std::string(std::strerror(errno)));
-    }
-    return skeleton;
+    return Skeleton::open_and_load("load the benchmark's BPF programs");
 }
 
 uint32_t ifindex_in(const Netns& netns, const std::string& ifname) {

@@ -56,19 +56,15 @@ std::optional<bpf_prog_info> program_info(int program_fd) {
     return info;
 }
 
-}  // namespace
-
-void KernelDataplane::SkeletonDeleter::operator()(xconnect_bpf* skeleton) const noexcept {
-    xconnect_bpf::destroy(skeleton);
+BpfSkeleton<xconnect_bpf> load_program() {
+    libbpf_set_print(forward_libbpf_message);
+    return BpfSkeleton<xconnect_bpf>::open_and_load("load XDP program");
 }
 
+}  // namespace
+
 KernelDataplane::KernelDataplane(std::optional<std::filesystem::path> state_dir)
-    : counter_slots_(XC_COUNTER_SLOTS) {
-    libbpf_set_print(forward_libbpf_message);
-    skeleton_.reset(xconnect_bpf::open_and_load());
-    if (!skeleton_) {
-        throw_errno("load XDP program", "xconnect_bpf::open_and_load");
-    }
+    : skeleton_(load_program()), counter_slots_(XC_COUNTER_SLOTS) {
     const auto info = program_info(program_fd());
     if (!info) {
         throw_errno("query XDP program id", "bpf_obj_get_info_by_fd");

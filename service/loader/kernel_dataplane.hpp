@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "bpf_skeleton.hpp"
 #include "counter_slots.hpp"
 #include "engine/dataplane.hpp"
 #include "program_pins.hpp"
@@ -56,14 +57,10 @@ class KernelDataplane final : public Dataplane {
     void release_earlier_programs() noexcept;
 
   private:
-    struct SkeletonDeleter {
-        void operator()(xconnect_bpf* skeleton) const noexcept;
-    };
-
     void create_counters(uint32_t from);
     void replace_earlier(uint32_t ifindex, const AttachedProgram& earlier, AttachMode mode);
 
-    std::unique_ptr<xconnect_bpf, SkeletonDeleter> skeleton_;
+    BpfSkeleton<xconnect_bpf> skeleton_;
     uint32_t program_id_ = 0;
     std::optional<ProgramPins> pins_;
     int possible_cpus_ = 0;
