@@ -13,10 +13,12 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "bench.skel.h"
 #include "common/unique_fd.hpp"
 #include "frames.hpp"
+#include "loader/bpf_skeleton.hpp"
 
 namespace xconnect::bench {
 
@@ -27,10 +29,6 @@ volatile sig_atomic_t stop_requested = 0;
 void request_stop(int) {
     stop_requested = 1;
 }
-
-struct SkeletonDeleter {
-    void operator()(bench_bpf* skeleton) const { bench_bpf::destroy(skeleton); }
-};
 
 }  // namespace
 
@@ -59,14 +57,13 @@ int run_generator(const std::string& netns_path, const std::string& ifname, size
         std::perror("generator: if_nametoindex");
         return 1;
     }
-    std::unique_ptr<bench_bpf, SkeletonDeleter> skeleton(bench_bpf::open());
-    if (!skeleton) {
-        std::perror("generator: open");
-        return 1;
-    }
-    skeleton->rodata->generator_egress = ifindex;
-    if (bench_bpf::load(skeleton.get()) != 0) {
-        std::perror("generator: load");
+    std::optional<BpfSkeleton<bench_bpf>> skeleton;
+    try {
+        skeleton.emplace(BpfSkeleton<bench_bpf>::open("generator: open"));
+        (*skeleton)->rodata->generator_egress = ifindex;
+        skeleton->load("generator: load");
+    } catch (const SystemError& error) {
+        std::fprintf(stderr, "%s\n", error.what());
         return 1;
     }
     const test::Frame frame =
@@ -82,7 +79,8 @@ int run_generator(const std::string& netns_path, const std::string& ifname, size
                     .data_size_in = static_cast<uint32_t>(frame.size()), .ctx_in = &context,
                     .ctx_size_in = sizeof context, .repeat = 1 << 30,
                     .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = 256);
-        const int rc = bpf_prog_test_run_opts(bpf_program__fd(skeleton->progs.generate), &options);
+        const int rc =
+            bpf_prog_test_run_opts(bpf_program__fd((*skeleton)->progs.generate), &options);
         if (rc != 0 && rc != -EINTR && errno != EINTR) {
             std::fprintf(stderr, "generator: BPF_PROG_TEST_RUN: %s\n", std::strerror(-rc));
             return 1;

@@ -56,18 +56,15 @@ std::optional<bpf_prog_info> program_info(int program_fd) {
     return info;
 }
 
-}  // namespace
-
-void KernelDataplane::SkeletonDeleter::operator()(xconnect_bpf* skeleton) const noexcept {
-    xconnect_bpf::destroy(skeleton);
+BpfSkeleton<xconnect_bpf> load_program() {
+    libbpf_set_print(forward_libbpf_message);
+    return BpfSkeleton<xconnect_bpf>::open_and_load("load XDP program");
 }
 
-KernelDataplane::KernelDataplane(std::optional<std::filesystem::path> state_dir) {
-    libbpf_set_print(forward_libbpf_message);
-    skeleton_.reset(xconnect_bpf::open_and_load());
-    if (!skeleton_) {
-        throw_errno("load XDP program", "xconnect_bpf::open_and_load");
-    }
+}  // namespace
+
+KernelDataplane::KernelDataplane(std::optional<std::filesystem::path> state_dir)
+    : skeleton_(load_program()), counter_slots_(XC_COUNTER_SLOTS) {
     const auto info = program_info(program_fd());
     if (!info) {
         throw_errno("query XDP program id", "bpf_obj_get_info_by_fd");
@@ -249,38 +246,21 @@ void KernelDataplane::release_earlier_programs() noexcept {
     }
 }
 
-std::optional<uint32_t> KernelDataplane::owned_slot(uint32_t ifindex) const {
-    const uint32_t slot = ifindex & (XC_COUNTER_SLOTS - 1);
-    std::vector<xc_counter_slot> per_cpu(possible_cpus_);
-    if (bpf_map_lookup_elem(bpf_map__fd(skeleton_->maps.xc_counter_slots), &slot, per_cpu.data()) !=
-        0) {
-        throw_errno(on_ifindex("read counter slot", ifindex), "bpf_map_lookup_elem");
-    }
-    if (per_cpu[0].owner == ifindex) {
-        return slot;
-    }
-    return std::nullopt;
-}
-
 void KernelDataplane::create_counters(uint32_t from) {
     // Counters that exist are kept, wherever they are.
     std::vector<xc_port_counters> existing(possible_cpus_);
-    if (owned_slot(from) || bpf_map_lookup_elem(bpf_map__fd(skeleton_->maps.xc_counters), &from,
-                                                existing.data()) == 0) {
+    if (counter_slots_.owned(from) || bpf_map_lookup_elem(bpf_map__fd(skeleton_->maps.xc_counters),
+                                                          &from, existing.data()) == 0) {
         return;
     }
-    const uint32_t slot = from & (XC_COUNTER_SLOTS - 1);
-    const int slots_fd = bpf_map__fd(skeleton_->maps.xc_counter_slots);
-    std::vector<xc_counter_slot> per_cpu(possible_cpus_);
-    if (bpf_map_lookup_elem(slots_fd, &slot, per_cpu.data()) != 0) {
-        throw_errno(on_ifindex("read counter slot", from), "bpf_map_lookup_elem");
-    }
-    if (per_cpu[0].owner == 0) {
-        for (xc_counter_slot& cpu : per_cpu) {
-            cpu = xc_counter_slot{.owner = from, .reserved = 0, .counters = {}};
-        }
-        if (bpf_map_update_elem(slots_fd, &slot, per_cpu.data(), BPF_ANY) != 0) {
-            throw_errno(on_ifindex("claim counter slot", from), "bpf_map_update_elem");
+    if (const auto slot = counter_slots_.claim(from)) {
+        std::vector<xc_counter_slot> per_cpu(
+            possible_cpus_, xc_counter_slot{.owner = from, .reserved = 0, .counters = {}});
+        if (bpf_map_update_elem(bpf_map__fd(skeleton_->maps.xc_counter_slots), &*slot,
+                                per_cpu.data(), BPF_ANY) != 0) {
+            const int error = errno;
+            counter_slots_.release(from);
+            throw SystemError(on_ifindex("claim counter slot", from), "bpf_map_update_elem", error);
         }
         return;
     }
@@ -309,16 +289,13 @@ void KernelDataplane::disconnect(uint32_t from) noexcept {
                          ": bpf_map_delete_elem: ", errno_text(errno));
         }
     }
-    try {
-        if (auto slot = owned_slot(from)) {
-            const std::vector<xc_counter_slot> free_slot(possible_cpus_);
-            if (bpf_map_update_elem(bpf_map__fd(skeleton_->maps.xc_counter_slots), &*slot,
-                                    free_slot.data(), BPF_ANY) != 0) {
-                throw_errno(on_ifindex("free counter slot", from), "bpf_map_update_elem");
-            }
+    if (const auto slot = counter_slots_.release(from)) {
+        const std::vector<xc_counter_slot> free_slot(possible_cpus_);
+        if (bpf_map_update_elem(bpf_map__fd(skeleton_->maps.xc_counter_slots), &*slot,
+                                free_slot.data(), BPF_ANY) != 0) {
+            log::warning(on_ifindex("free counter slot", from),
+                         ": bpf_map_update_elem: ", errno_text(errno));
         }
-    } catch (const SystemError& error) {
-        log::warning(error.what());
     }
 }
 
@@ -329,7 +306,7 @@ uint32_t KernelDataplane::port_capacity() const {
 
 Counters KernelDataplane::counters(uint32_t from) const {
     Counters sum;
-    if (auto slot = owned_slot(from)) {
+    if (auto slot = counter_slots_.owned(from)) {
         std::vector<xc_counter_slot> per_cpu(possible_cpus_);
         if (bpf_map_lookup_elem(bpf_map__fd(skeleton_->maps.xc_counter_slots), &*slot,
                                 per_cpu.data()) != 0) {

@@ -19,6 +19,8 @@
 #include <memory>
 #include <string>
 
+#include "bpf_skeleton.hpp"
+#include "counter_slots.hpp"
 #include "engine/dataplane.hpp"
 #include "program_pins.hpp"
 
@@ -55,19 +57,14 @@ class KernelDataplane final : public Dataplane {
     void release_earlier_programs() noexcept;
 
   private:
-    struct SkeletonDeleter {
-        void operator()(xconnect_bpf* skeleton) const noexcept;
-    };
-
-    // The slot of xc_counter_slots that counts `ifindex`, if it owns one.
-    std::optional<uint32_t> owned_slot(uint32_t ifindex) const;
     void create_counters(uint32_t from);
     void replace_earlier(uint32_t ifindex, const AttachedProgram& earlier, AttachMode mode);
 
-    std::unique_ptr<xconnect_bpf, SkeletonDeleter> skeleton_;
+    BpfSkeleton<xconnect_bpf> skeleton_;
     uint32_t program_id_ = 0;
     std::optional<ProgramPins> pins_;
     int possible_cpus_ = 0;
+    CounterSlots counter_slots_;               // mirrors xc_counter_slots: only we write its owners
     std::map<uint32_t, AttachMode> attached_;  // ifindex -> mode, what we attached
 };
 

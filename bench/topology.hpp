@@ -1,0 +1,108 @@
+#pragma once
+
+// The rig: namespaces gen, mid and sink joined by veth pairs, and the BPF
+// pieces attached to it (sink counter, attachments of the bare programs).
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bench.skel.h"
+#include "loader/bpf_skeleton.hpp"
+#include "settings.hpp"
+
+namespace xconnect::bench {
+
+// ------------------------------------------------------------ BPF helpers
+
+using Skeleton = BpfSkeleton<bench_bpf>;
+
+Skeleton load_skeleton();
+uint32_t ifindex_in(const Netns& netns, const std::string& ifname);
+
+// An XDP program of ours attached to an interface for as long as this lives.
+class Attachment {
+  public:
+    Attachment(const Netns& netns, const std::string& ifname, int program_fd, uint32_t mode_flag)
+        : netns_(netns), ifname_(ifname), mode_flag_(mode_flag) {
+        NetnsScope inside(netns_);
+        const int rc = bpf_xdp_attach(static_cast<int>(if_nametoindex(ifname.c_str())), program_fd,
+                                      mode_flag, nullptr);
+        if (rc != 0) {
+            throw std::runtime_error("attach XDP to " + ifname + ": " + std::strerror(-rc));
+        }
+    }
+    ~Attachment() {
+        NetnsScope inside(netns_);
+        bpf_xdp_detach(static_cast<int>(if_nametoindex(ifname_.c_str())), mode_flag_, nullptr);
+    }
+    Attachment(const Attachment&) = delete;
+    Attachment& operator=(const Attachment&) = delete;
+
+  private:
+    const Netns& netns_;
+    std::string ifname_;
+    uint32_t mode_flag_;
+};
+
+// Counts (and drops) every frame arriving on an interface, natively.
+class Sink {
+  public:
+    Sink(const Netns& netns, const std::string& ifname)
+        : skeleton_(load_skeleton()),
+          attachment_(netns, ifname, bpf_program__fd(skeleton_->progs.sink), XDP_FLAGS_DRV_MODE) {}
+
+    uint64_t packets() const {
+        std::vector<uint64_t> per_cpu(2 * static_cast<size_t>(libbpf_num_possible_cpus()));
+        const uint32_t zero = 0;
+        if (bpf_map_lookup_elem(bpf_map__fd(skeleton_->maps.sink_counts), &zero, per_cpu.data()) !=
+            0) {
+            throw std::runtime_error("read sink counters");
+        }
+        uint64_t sum = 0;
+        for (size_t cpu = 0; cpu < per_cpu.size(); cpu += 2) {
+            sum += per_cpu[cpu];
+        }
+        return sum;
+    }
+    // .bss is memory-mapped: the program and we share it.
+    void arm() { __atomic_store_n(&skeleton_->bss->first_seen_ns, 0, __ATOMIC_SEQ_CST); }
+    uint64_t first_seen_ns() const {
+        return __atomic_load_n(&skeleton_->bss->first_seen_ns, __ATOMIC_SEQ_CST);
+    }
+
+  private:
+    Skeleton skeleton_;
+    Attachment attachment_;
+};
+
+// -------------------------------------------------------------- topology
+
+// gen: g0 ⇄ m0 :mid: m1 ⇄ s0 :sink. What forwards sits in mid.
+struct Topology {
+    Netns gen{"bgen"};
+    Netns mid{"bmid"};
+    Netns sink_ns{"bsnk"};
+
+    Topology() {
+        sh(mid.ip() + "link add name m0 type veth peer name g0 netns " + gen.name());
+        sh(mid.ip() + "link add name m1 type veth peer name s0 netns " + sink_ns.name());
+        for (const char* name : {"m0", "m1"}) {
+            sh(mid.ip() + "link set " + name + " up");
+        }
+        sh(gen.ip() + "link set g0 up");
+        sh(sink_ns.ip() + "link set s0 up");
+    }
+    // NAPI on m0 for methods without a native XDP program there: the
+    // generator's XDP transmit into a veth needs it on the peer.
+    void gro(bool on) { sh(mid.exec() + "ethtool -K m0 gro " + (on ? "on" : "off")); }
+};
+
+}  // namespace xconnect::bench
