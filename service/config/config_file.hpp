@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "control/pair_store.hpp"
 #include "engine/model.hpp"
 
 namespace xconnect {
@@ -30,9 +31,9 @@ class InvalidConfig : public std::runtime_error {
 };
 
 // The file is not there (it may come back: editors replace files by rename).
-class ConfigMissing : public std::runtime_error {
+class ConfigMissing : public StoreMissing {
   public:
-    using std::runtime_error::runtime_error;
+    using StoreMissing::StoreMissing;
 };
 
 // Parses and validates; `origin` names the text in error messages.

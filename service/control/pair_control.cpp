@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "common/log.hpp"
-#include "config/config_file.hpp"
 
 namespace xconnect {
 
@@ -102,7 +101,7 @@ void PairControl::reload(ReloadCause cause) {
     std::vector<PairSpec> pairs;
     try {
         pairs = store_.load();
-    } catch (const ConfigMissing& missing) {
+    } catch (const StoreMissing& missing) {
         log::warning(missing.what(), "; keeping the running ", count_pairs(running));
         throw ContractError(ErrorKind::invalid_config,
                             std::string(missing.what()) + "; nothing was changed");

@@ -11,9 +11,9 @@
 #include <string_view>
 #include <vector>
 
-#include "config/config_store.hpp"
 #include "contract/errors.hpp"
 #include "engine/engine.hpp"
+#include "pair_store.hpp"
 
 namespace xconnect {
 
@@ -60,7 +60,7 @@ std::string_view to_string(ReloadCause cause);
 
 class PairControl {
   public:
-    PairControl(Engine& engine, ConfigStore& store) : engine_(engine), store_(store) {}
+    PairControl(Engine& engine, PairStore& store) : engine_(engine), store_(store) {}
 
     const std::filesystem::path& config_file() const { return store_.file(); }
 
@@ -100,7 +100,7 @@ class PairControl {
     void report(const StatusSummary& now);
 
     Engine& engine_;
-    ConfigStore& store_;
+    PairStore& store_;
     ControlObserver* observer_ = nullptr;
 };
 

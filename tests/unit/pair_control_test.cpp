@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "config/config_file.hpp"
+#include "config/config_store.hpp"
 #include "contract/object_path.hpp"
 #include "control/pair_control.hpp"
 #include "fake_dataplane.hpp"
