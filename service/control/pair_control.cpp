@@ -21,6 +21,16 @@ StatusSummary StatusSummary::of(const std::vector<PairStatus>& pairs) {
     return summary;
 }
 
+namespace {
+
+void refuse_invalid_name(const std::string& ifname) {
+    if (auto reason = invalid_interface_name_reason(ifname)) {
+        throw ContractError(ErrorKind::invalid_name, *reason);
+    }
+}
+
+}  // namespace
+
 std::string StatusSummary::text() const {
     return count_pairs(pairs) + ": " + std::to_string(active) + " active, " +
            std::to_string(pending) + " pending, " + std::to_string(failed) + " failed";
@@ -41,9 +51,7 @@ std::string_view to_string(ReloadCause cause) {
 }
 
 PairSpec PairControl::pair_holding(const std::string& ifname) const {
-    if (auto reason = invalid_interface_name_reason(ifname)) {
-        throw ContractError(ErrorKind::invalid_name, *reason);
-    }
+    refuse_invalid_name(ifname);
     for (const PairSpec& pair : engine_.desired()) {
         if (pair.holds(ifname)) {
             return pair;
@@ -58,11 +66,8 @@ std::optional<PairSpec> PairControl::validate(const PairChange& change) const {
     }
     const std::string& left = change.left;
     const std::string& right = change.right;
-    for (const std::string* name : {&left, &right}) {
-        if (auto reason = invalid_interface_name_reason(*name)) {
-            throw ContractError(ErrorKind::invalid_name, *reason);
-        }
-    }
+    refuse_invalid_name(left);
+    refuse_invalid_name(right);
     for (const PairSpec& pair : engine_.desired()) {
         const bool same_ends = (pair.left == left && pair.right == right) ||
                                (pair.left == right && pair.right == left);
