@@ -68,7 +68,7 @@ ProgramCost program_cost(Topology& topology) {
     if (bpf_map_update_elem(bpf_map__fd(bare->maps.bare_ports), &m0, &m1, BPF_ANY) != 0) {
         throw std::runtime_error("bare redirect map");
     }
-    KernelDataplane xconnect(std::nullopt);
+    KernelDataplane xconnect(std::nullopt, KernelDataplane::OnExit::detach);
     xconnect.connect(m0, m1);
     ProgramCost cost;
     cost.bare_ns = mean_run_ns(bpf_program__fd(bare->progs.bare_redirect), m0);

@@ -32,9 +32,19 @@ struct {
     __uint(max_entries, XC_MAX_PORTS);
 } xc_counters SEC(".maps");
 
+/* A build stamp in the program's instructions, so a test can build a program
+ * that differs from this one (another tag) and does the same. 0: none. */
+#ifndef XC_PROGRAM_VARIANT
+#define XC_PROGRAM_VARIANT 0
+#endif
+
 SEC("xdp")
 int xconnect(struct xdp_md* ctx) {
     __u32 ingress = ctx->ingress_ifindex;
+#if XC_PROGRAM_VARIANT != 0
+    __u32 variant = XC_PROGRAM_VARIANT;
+    asm volatile("" : "+r"(variant)); /* kept: an immediate the verifier sees */
+#endif
     long action = bpf_redirect_map(&xc_ports, ingress, XC_MISS_ACTION);
 
     if (action == XDP_REDIRECT) {

@@ -5,6 +5,14 @@
 
 #include <linux/types.h>
 
+/* Version of the maps' layout below. The maps are pinned under
+ * <state dir>/layout-<version>/, so a daemon of another layout never reuses
+ * them as if they were its own: it migrates their entries into its own maps
+ * instead. Bump it with any change to a map's type, key, value or size. */
+#ifndef XC_LAYOUT_VERSION
+#define XC_LAYOUT_VERSION 1
+#endif
+
 /* Upper bound on interfaces in cross-connects at once (one entry per ingress
  * interface). DEVMAP_HASH is keyed by ifindex, so ifindex values are unbounded. */
 #define XC_MAX_PORTS 4096
@@ -24,7 +32,9 @@ struct xc_port_counters {
  * ingress ifindex, whose slot says which ifindex owns it. An array lookup
  * costs a fraction of a hash lookup, which showed in the forwarding rate;
  * an ifindex whose slot another one owns is counted in xc_counters instead. */
+#ifndef XC_COUNTER_SLOTS
 #define XC_COUNTER_SLOTS 1024 /* a power of two */
+#endif
 
 struct xc_counter_slot {
     __u32 owner; /* ingress ifindex counted here; 0: free */

@@ -534,6 +534,42 @@ int exit_code_of(const sdbus::Error& error) {
     return exit_code_of_dbus_error(error.getName());
 }
 
+// Waits until org.xconnect has an owner again: D-Bus starts xconnectd if
+// it is not running (and waits for it if it is being started). Throws
+// sdbus::Error if it cannot be started.
+void wait_for_the_daemon(sdbus::IConnection& connection) {
+    auto bus = sdbus::createProxy(connection, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+    uint32_t started = 0;
+    bus->callMethod("StartServiceByName")
+        .onInterface("org.freedesktop.DBus")
+        .withArguments(std::string(bus_name), uint32_t{0})
+        .storeResultsTo(started);
+}
+
+int run_verb(sdbus::IConnection& connection, const Verb& verb, const Options& options) {
+    try {
+        ManagerClient manager(connection);
+        Session session{connection, manager, options};
+        return verb.run(session);
+    } catch (const sdbus::Error& error) {
+        // NoReply from the bus: xconnectd exited before answering (a
+        // restart). One that exits cleanly answers what it has carried out,
+        // so this call was not; only a daemon killed mid-call may have done
+        // it (then AddPair finds its pair, RemovePair says NoSuchPair). The
+        // call is made once more, to the new daemon, started by D-Bus if
+        // need be.
+        if (error.getName() != error_name::no_reply) {
+            throw;
+        }
+    }
+    std::cerr
+        << "xconnectctl: xconnectd exited before answering (restarted?); asking the new one\n";
+    wait_for_the_daemon(connection);
+    ManagerClient manager(connection);
+    Session session{connection, manager, options};
+    return verb.run(session);
+}
+
 int run(int argc, char** argv) {
     Options options;
     const Verb* verb = nullptr;
@@ -561,9 +597,7 @@ int run(int argc, char** argv) {
                         "xconnectd --no-bus, and edit /etc/xconnect/xconnect.yaml");
     }
     try {
-        ManagerClient manager(*connection);
-        Session session{*connection, manager, options};
-        return verb->run(session);
+        return run_verb(*connection, *verb, options);
     } catch (const sdbus::Error& error) {
         const int code = exit_code_of(error);
         if (code == exit_unreachable) {

@@ -20,7 +20,9 @@ constexpr std::chrono::milliseconds config_settle_time{150};
 Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
     : io_(io),
       options_(std::move(options)),
-      dataplane_(options_.state_dir.value_or(ProgramPins::default_directory())),
+      dataplane_(options_.state_dir.value_or(PinnedState::default_directory()),
+                 options_.keep_dataplane ? KernelDataplane::OnExit::keep
+                                         : KernelDataplane::OnExit::detach),
       engine_(dataplane_, EngineOptions{.default_mode = options_.xdp_mode}),
       store_(options_.config_file),
       control_(engine_, store_),
@@ -28,13 +30,12 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
       link_monitor_(io, engine_, options_.netlink_receive_buffer) {
     engine_.add_observer(pair_log_);
     control_.set_observer(this);
-    log::info("xconnectd ", version, ": XDP program loaded (id ", dataplane_.program_id(),
-              "), xdp-mode ", to_string(options_.xdp_mode), ", config ",
-              options_.config_file.string());
+    log::info("xconnectd ", version, ": XDP program id ", dataplane_.program_id(), ", pinned in ",
+              dataplane_.state_directory().value_or("nowhere").string(), ", xdp-mode ",
+              to_string(options_.xdp_mode), ", config ", options_.config_file.string());
     watcher_ = std::make_unique<ConfigWatcher>(io_, options_.config_file, config_settle_time,
                                                [this] { control_.config_file_changed(); });
     control_.try_reload(ReloadCause::start);
-    dataplane_.release_earlier_programs();
     if (!options_.no_bus) {
         dbus_ = DbusService::start(io_, engine_, control_, [this] { bus_lost(); });
         if (!dbus_) {
@@ -116,9 +117,16 @@ void Daemon::wait_for_signal() {
 }
 
 void Daemon::stop(int signal) {
-    log::info("xconnectd: ", strsignal(signal), ": detaching every pair and exiting");
     sd_notify(0, "STOPPING=1");
-    engine_.shutdown();
+    if (options_.keep_dataplane) {
+        // The engine forgets its pairs; the kernel keeps them (pinned).
+        log::info("xconnectd: ", strsignal(signal),
+                  ": exiting; every pair keeps forwarding for the next xconnectd "
+                  "(--keep-dataplane)");
+    } else {
+        log::info("xconnectd: ", strsignal(signal), ": detaching every pair and exiting");
+        engine_.shutdown();
+    }
     io_.stop();
 }
 

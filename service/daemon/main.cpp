@@ -5,6 +5,7 @@
 
 #include "common/log.hpp"
 #include "daemon.hpp"
+#include "loader/pinned_state.hpp"
 #include "options.hpp"
 
 int main(int argc, char** argv) {
@@ -26,6 +27,16 @@ int main(int argc, char** argv) {
     // dataplane's keeper with it.
     std::signal(SIGPIPE, SIG_IGN);
     try {
+        if (command_line.flush) {
+            const unsigned detached =
+                command_line.all_namespaces
+                    ? flush_all_namespaces()
+                    : flush_state_directory(command_line.options.state_dir.value_or(
+                          PinnedState::default_directory()));
+            log::info("xconnectd --flush: detached ", detached,
+                      detached == 1 ? " program" : " programs", " and removed every pin");
+            return 0;
+        }
         boost::asio::io_context io(1);
         Daemon daemon(io, command_line.options);
         io.run();

@@ -13,9 +13,18 @@ std::string usage_text() {
            "); -conf FILE works too\n"
            "  -m, --xdp-mode MODE   auto (default), native or generic\n"
            "      --no-bus          file-driven only: no D-Bus service\n"
-           "      --state-dir DIR   bpffs directory where the XDP program is pinned, so that\n"
-           "                        the next xconnectd takes over what a killed one left\n"
-           "                        (default /sys/fs/bpf/xconnect/<network namespace inode>)\n"
+           "      --state-dir DIR   bpffs directory where the XDP program and its maps are\n"
+           "                        pinned (default /sys/fs/bpf/xconnect/<network namespace\n"
+           "                        inode>). What a killed xconnectd left there keeps\n"
+           "                        forwarding, and the next one takes it over: pairs that\n"
+           "                        did not change are not touched, counters go on\n"
+           "      --keep-dataplane  on SIGTERM, leave every pair attached and pinned, so\n"
+           "                        that the next xconnectd takes over without losing a\n"
+           "                        frame (without it, SIGTERM detaches everything)\n"
+           "      --flush           detach every XDP program xconnect attached in this\n"
+           "                        network namespace, remove its pins, and exit; never\n"
+           "                        touches anyone else's programs\n"
+           "      --all-namespaces  with --flush: every namespace's state directory\n"
            "  -v, --verbose         log debug messages\n"
            "      --netlink-rcvbuf BYTES\n"
            "                        link monitor socket buffer (default 8 MiB; for tests)\n"
@@ -74,6 +83,12 @@ CommandLine parse_command_line(const std::vector<std::string>& arguments) {
                 return fail(argument + " needs a directory");
             }
             result.options.state_dir = std::filesystem::absolute(*directory).lexically_normal();
+        } else if (argument == "--keep-dataplane") {
+            result.options.keep_dataplane = true;
+        } else if (argument == "--flush") {
+            result.flush = true;
+        } else if (argument == "--all-namespaces") {
+            result.all_namespaces = true;
         } else if (argument == "--no-bus") {
             result.options.no_bus = true;
         } else if (argument == "--netlink-rcvbuf") {
@@ -92,6 +107,12 @@ CommandLine parse_command_line(const std::vector<std::string>& arguments) {
         } else {
             return fail("unknown option " + argument);
         }
+    }
+    if (result.all_namespaces && !result.flush) {
+        return fail("--all-namespaces goes with --flush");
+    }
+    if (result.all_namespaces && result.options.state_dir) {
+        return fail("--all-namespaces and --state-dir exclude each other");
     }
     return result;
 }

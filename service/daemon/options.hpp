@@ -17,16 +17,22 @@ struct DaemonOptions {
     ModePolicy xdp_mode = ModePolicy::automatic;
     bool no_bus = false;
     bool verbose = false;
-    // Where the XDP program is pinned for the next xconnectd to recognise;
-    // nullopt: ProgramPins::default_directory().
+    // Where the XDP program and its maps are pinned for the next xconnectd;
+    // nullopt: PinnedState::default_directory().
     std::optional<std::filesystem::path> state_dir;
+    // SIGTERM leaves every pair forwarding for the next xconnectd.
+    bool keep_dataplane = false;
     // Link monitor's socket buffer; tests make it tiny to force overruns.
     int netlink_receive_buffer = netlink::default_monitor_buffer;
 };
 
-// What the command line asks for: run with options, or print and exit.
+// What the command line asks for: run with options, flush, or print and exit.
 struct CommandLine {
     DaemonOptions options;
+    // --flush: remove what xconnect attached and pinned, then exit;
+    // all_namespaces: in every namespace's state directory.
+    bool flush = false;
+    bool all_namespaces = false;
     std::optional<std::string> print_and_exit;  // --help / --version text
     std::optional<std::string> usage_error;     // exit 2 with this message
 };

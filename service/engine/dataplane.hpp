@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "model.hpp"
 
@@ -18,6 +19,17 @@ struct AttachedProgram {
     // The same program as ours (name and tag), left by an xconnectd that did
     // not detach (killed): taken over, not treated as foreign.
     bool earlier_xconnect = false;
+};
+
+// What an earlier xconnectd left for one interface (its redirect entry, its
+// counters, a program attached): found when the dataplane was opened, and
+// left forwarding as it is until the engine keeps it (a pair that did not
+// change) or releases it.
+struct InheritedPort {
+    uint32_t ifindex = 0;
+    std::optional<uint32_t> peer;        // its redirect entry: frames entering it leave here
+    std::optional<AttachMode> attached;  // an xconnect program is attached in this mode...
+    bool current_program = false;        // ...and it is program_id(), not an earlier one to replace
 };
 
 class Dataplane {
@@ -36,8 +48,9 @@ class Dataplane {
     virtual std::optional<AttachedProgram> attached_program(uint32_t ifindex) = 0;
 
     // Attaches our program, atomically replacing one left by an earlier
-    // xconnectd; fails with SystemError EBUSY rather than replace anybody
-    // else's (other failures: SystemError with the kernel's errno).
+    // xconnectd (or ours in the other mode); fails with SystemError EBUSY
+    // rather than replace anybody else's (other failures: SystemError with
+    // the kernel's errno).
     virtual void attach(uint32_t ifindex, AttachMode mode) = 0;
 
     // Detaches our program if it is still the one attached; a no-op when the
@@ -53,6 +66,15 @@ class Dataplane {
 
     // Frames and bytes redirected out of from's peer, summed over CPUs.
     virtual Counters counters(uint32_t from) const = 0;
+
+    // What an earlier xconnectd left, by ingress ifindex, as it was when the
+    // dataplane was opened (nothing on a fresh start).
+    virtual std::vector<InheritedPort> inherited_ports() const = 0;
+
+    // Once the engine has kept what it needs and released the rest: removes
+    // earlier xconnectds' programs from wherever they are still attached, and
+    // unpins them and the maps of other layouts.
+    virtual void release_earlier() noexcept = 0;
 };
 
 }  // namespace xconnect

@@ -49,6 +49,9 @@ PairFields changed_fields(const PairStatus& a, const PairStatus& b) {
 
 Engine::Engine(Dataplane& dataplane, EngineOptions options)
     : dataplane_(dataplane), options_(options) {
+    for (const InheritedPort& port : dataplane_.inherited_ports()) {
+        inherited_.emplace(port.ifindex, port);
+    }
 }
 
 void Engine::add_observer(EngineObserver& observer) {
@@ -158,6 +161,26 @@ void Engine::apply(const std::vector<PairSpec>& pairs) {
             spec = record->status.spec;
         }
     }
+    if (!takeover_finished_) {
+        finish_takeover();
+    }
+}
+
+void Engine::finish_takeover() noexcept {
+    takeover_finished_ = true;
+    // Last: pairs gone from the configuration, and interfaces that vanished
+    // while no daemon ran.
+    for (const auto& [ifindex, left_behind] : inherited_) {
+        const LinkInfo* link = links_.find(ifindex);
+        log::info(link ? link->name : "ifindex " + std::to_string(ifindex) + " (gone)",
+                  ": no pair uses it now; removing what an earlier xconnectd left for it");
+        dataplane_.disconnect(ifindex);
+        if (left_behind.current_program) {
+            dataplane_.detach(ifindex);
+        }
+    }
+    inherited_.clear();
+    dataplane_.release_earlier();
 }
 
 void Engine::set_links(const std::vector<LinkInfo>& links) {
@@ -247,6 +270,9 @@ void Engine::bring_up(Record& record, const LinkInfo& left, const LinkInfo& righ
     std::string note;
     try {
         check_port_capacity(record);
+        // Redirect entries before programs: a program that replaces an
+        // earlier xconnectd's (an upgrade) forwards from its first frame.
+        connect_ports(record, left, right);
         try {
             attach_ports(record, left, right, mode);
         } catch (const SystemError& error) {
@@ -256,13 +282,8 @@ void Engine::bring_up(Record& record, const LinkInfo& left, const LinkInfo& righ
             }
             // The driver has no native XDP: generic mode works on every device.
             note = std::string(error.what()) + "; using generic mode";
-            release_ports(record);
             mode = AttachMode::generic;
             attach_ports(record, left, right, mode);
-        }
-        connect_port(left, right);
-        if (!status.spec.is_self_pair()) {
-            connect_port(right, left);
         }
         status.state = PairState::active;
         status.mode = mode;
@@ -270,6 +291,7 @@ void Engine::bring_up(Record& record, const LinkInfo& left, const LinkInfo& righ
     } catch (const ForeignProgram& error) {
         // Tried again when the news about that interface's program changes.
         const LinkInfo* link = links_.find(error.ifindex);
+        disconnect_portless(record);
         fail(record, error.what(),
              RetryHold{left.ifindex, right.ifindex,
                        std::pair{error.ifindex, link == nullptr ? 0u : link->xdp_program_id}});
@@ -282,14 +304,39 @@ void Engine::bring_up(Record& record, const LinkInfo& left, const LinkInfo& righ
                       std::to_string(dataplane_.port_capacity()) + " interfaces, XC_MAX_PORTS)";
         }
         // Tried again on a reload or when an interface is recreated.
+        disconnect_portless(record);
         fail(record, reason, RetryHold{left.ifindex, right.ifindex, {}});
     } catch (const std::exception& error) {
         // Tried again on a reload or when an interface is recreated.
+        disconnect_portless(record);
         fail(record, error.what(), RetryHold{left.ifindex, right.ifindex, {}});
     }
 }
 
+void Engine::connect_ports(const Record& record, const LinkInfo& left, const LinkInfo& right) {
+    connect_port(left, right);
+    if (!record.status.spec.is_self_pair()) {
+        connect_port(right, left);
+    }
+}
+
+void Engine::disconnect_portless(const Record& record) noexcept {
+    // connect_ports() may have written entries for interfaces that got no
+    // port (release_ports() removes the others').
+    if (!record.left_port && record.status.left_ifindex != 0) {
+        dataplane_.disconnect(record.status.left_ifindex);
+    }
+    if (!record.status.spec.is_self_pair() && !record.right_port &&
+        record.status.right_ifindex != 0) {
+        dataplane_.disconnect(record.status.right_ifindex);
+    }
+}
+
 void Engine::connect_port(const LinkInfo& from, const LinkInfo& to) {
+    if (auto left_behind = inherited_.find(from.ifindex);
+        left_behind != inherited_.end() && left_behind->second.peer == to.ifindex) {
+        return;  // the entry an earlier xconnectd wrote says so already
+    }
     try {
         dataplane_.connect(from.ifindex, to.ifindex);
     } catch (const SystemError& error) {
@@ -336,18 +383,49 @@ bool Engine::still_held(const Record& record, const LinkInfo& left, const LinkIn
 
 void Engine::attach_ports(Record& record, const LinkInfo& left, const LinkInfo& right,
                           AttachMode mode) {
-    ensure_port(record.left_port, record.retired.left_to_right, left, mode);
+    ensure_port(record.left_port, record.retired.left_to_right, left, right, mode);
     if (!record.status.spec.is_self_pair()) {
-        ensure_port(record.right_port, record.retired.right_to_left, right, mode);
+        ensure_port(record.right_port, record.retired.right_to_left, right, left, mode);
     }
 }
 
 void Engine::ensure_port(std::optional<Port>& port, Counters& retired, const LinkInfo& link,
-                         AttachMode mode) {
-    if (port && port->ifindex == link.ifindex && port->mode == mode) {
+                         const LinkInfo& peer, AttachMode mode) {
+    if (port && port->ifindex != link.ifindex) {
+        release_port(port, retired);
+    }
+    if (port) {
+        if (port->mode != mode) {
+            // Ours in the other mode: attached again, entry and counters kept.
+            attach_port(link, mode);
+            port->mode = mode;
+        }
         return;
     }
-    release_port(port, retired);
+    Counters baseline;
+    if (auto inherited = inherited_.extract(link.ifindex)) {
+        const InheritedPort& left_behind = inherited.mapped();
+        // Its counters go on, unless it was cross-connected with another
+        // interface that is still here (so the pair changed).
+        if (left_behind.peer && *left_behind.peer != peer.ifindex &&
+            links_.find(*left_behind.peer) != nullptr) {
+            baseline = read_counters(link.ifindex);
+        }
+        if (left_behind.current_program && left_behind.attached == mode) {
+            // Our program in this mode already: it stays as it is.
+            port = Port{.ifindex = link.ifindex, .mode = mode, .baseline = baseline};
+            ++ports_in_use_;
+            note_our_program(link.ifindex);
+            return;
+        }
+    }
+    attach_port(link, mode);
+    port = Port{.ifindex = link.ifindex, .mode = mode, .baseline = baseline};
+    ++ports_in_use_;
+    note_our_program(link.ifindex);
+}
+
+void Engine::attach_port(const LinkInfo& link, AttachMode mode) {
     try {
         dataplane_.attach(link.ifindex, mode);
     } catch (const SystemError& error) {
@@ -369,9 +447,6 @@ void Engine::ensure_port(std::optional<Port>& port, Counters& retired, const Lin
         }
         throw SystemError(link.name, error);
     }
-    port = Port{.ifindex = link.ifindex, .mode = mode, .baseline = {}};
-    ++ports_in_use_;
-    note_our_program(link.ifindex);
 }
 
 void Engine::note_our_program(uint32_t ifindex) {

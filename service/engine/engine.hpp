@@ -63,6 +63,11 @@ class Engine {
     // Makes `pairs` the desired state, touching only pairs that changed, and
     // retries failed pairs. Throws std::invalid_argument (and changes nothing)
     // if validate_pairs() finds a problem.
+    //
+    // The first apply() also ends the takeover from an earlier xconnectd:
+    // what it left for a pair that did not change is kept as it is (no
+    // write), changed pairs are rewritten, and what no pair uses any more is
+    // released last.
     void apply(const std::vector<PairSpec>& pairs);
     const std::vector<PairSpec>& desired() const { return desired_; }
 
@@ -112,15 +117,19 @@ class Engine {
     ModePolicy policy_for(const PairSpec& spec) const;
 
     void reconcile(Record& record, bool notify);
+    void finish_takeover() noexcept;
     void reconcile_holders(std::string_view name_a, std::string_view name_b);
     void bring_up(Record& record, const LinkInfo& left, const LinkInfo& right);
     void check_port_capacity(const Record& record) const;
+    void connect_ports(const Record& record, const LinkInfo& left, const LinkInfo& right);
     void connect_port(const LinkInfo& from, const LinkInfo& to);
+    void disconnect_portless(const Record& record) noexcept;
     void fail(Record& record, const std::string& reason, RetryHold hold) noexcept;
     bool still_held(const Record& record, const LinkInfo& left, const LinkInfo& right) const;
     void attach_ports(Record& record, const LinkInfo& left, const LinkInfo& right, AttachMode mode);
     void ensure_port(std::optional<Port>& port, Counters& retired, const LinkInfo& link,
-                     AttachMode mode);
+                     const LinkInfo& peer, AttachMode mode);
+    void attach_port(const LinkInfo& link, AttachMode mode);
     Counters read_counters(uint32_t ifindex) const noexcept;
     void note_our_program(uint32_t ifindex);
     std::optional<std::string> interference(const std::optional<Port>& port, const LinkInfo* link);
@@ -145,6 +154,10 @@ class Engine {
     // map holds.
     uint32_t ports_in_use_ = 0;
     LinkTable links_;
+    // What an earlier xconnectd left, by ifindex, until a pair keeps it or
+    // the first apply() releases it.
+    std::map<uint32_t, InheritedPort> inherited_;
+    bool takeover_finished_ = false;
 };
 
 }  // namespace xconnect

@@ -39,4 +39,14 @@ std::optional<uint32_t> CounterSlots::release(uint32_t ifindex) {
     return slot;
 }
 
+std::vector<uint32_t> CounterSlots::owners() const {
+    std::vector<uint32_t> result;
+    for (const uint32_t owner : owners_) {
+        if (owner != 0) {
+            result.push_back(owner);
+        }
+    }
+    return result;
+}
+
 }  // namespace xconnect

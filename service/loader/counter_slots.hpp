@@ -31,6 +31,8 @@ class CounterSlots {
     std::optional<uint32_t> claim(uint32_t ifindex);
     // Frees the slot `ifindex` owns and returns it; nullopt: it owned none.
     std::optional<uint32_t> release(uint32_t ifindex);
+    // Every ifindex that owns a slot, in slot order.
+    std::vector<uint32_t> owners() const;
 
   private:
     std::vector<uint32_t> owners_;  // slot -> owning ifindex; 0: free

@@ -16,6 +16,7 @@
 #include "common/unique_fd.hpp"
 #include "xconnect.skel.h"
 #include "xconnect_maps.h"
+#include "xdp_attachments.hpp"
 
 namespace xconnect {
 
@@ -47,57 +48,217 @@ uint32_t mode_flag(AttachMode mode) {
     return mode == AttachMode::native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
 }
 
-std::optional<bpf_prog_info> program_info(int program_fd) {
-    bpf_prog_info info{};
-    uint32_t length = sizeof info;
-    if (bpf_obj_get_info_by_fd(program_fd, &info, &length) != 0) {
+std::optional<PinnedState> open_state(const std::optional<std::filesystem::path>& directory) {
+    if (!directory) {
         return std::nullopt;
     }
-    return info;
+    try {
+        return std::optional<PinnedState>(std::in_place, *directory);
+    } catch (const SystemError& error) {
+        log::warning(error.what(),
+                     "; running unpinned: a restarted xconnectd will lose frames and counters");
+        return std::nullopt;
+    }
 }
 
-BpfSkeleton<xconnect_bpf> load_program() {
-    libbpf_set_print(forward_libbpf_message);
-    return BpfSkeleton<xconnect_bpf>::open_and_load("load XDP program");
+// A pinned map is reused only if it is what this build would create.
+void refuse_unless_reusable(const bpf_map* map, int pinned_fd, const std::filesystem::path& pin) {
+    bpf_map_info info{};
+    uint32_t length = sizeof info;
+    if (bpf_obj_get_info_by_fd(pinned_fd, &info, &length) != 0) {
+        throw_errno("query pinned map " + pin.string(), "bpf_obj_get_info_by_fd");
+    }
+    const bool same = info.type == bpf_map__type(map) && info.key_size == bpf_map__key_size(map) &&
+                      info.value_size == bpf_map__value_size(map) &&
+                      info.max_entries == bpf_map__max_entries(map) &&
+                      (info.map_flags & ~uint32_t{BPF_F_RDONLY_PROG}) == bpf_map__map_flags(map);
+    if (!same) {
+        throw SystemError(pin.string() + " differs from this build's map of layout " +
+                              std::to_string(XC_LAYOUT_VERSION) +
+                              " (a map changed without a new XC_LAYOUT_VERSION?); "
+                              "xconnectd --flush removes it",
+                          "reuse pinned map", EINVAL);
+    }
 }
+
+BpfSkeleton<xconnect_bpf> load_program(const std::optional<PinnedState>& state) {
+    libbpf_set_print(forward_libbpf_message);
+    auto skeleton = BpfSkeleton<xconnect_bpf>::open("open XDP program");
+    if (!state) {
+        skeleton.load("load XDP program");
+        return skeleton;
+    }
+    // Pinned maps are reused, missing ones created and pinned after the load.
+    // Not libbpf's pin_path: 1.1 compares the flags as they were asked for,
+    // and the kernel adds BPF_F_RDONLY_PROG to every DEVMAP, so it would
+    // never reuse xc_ports.
+    std::vector<bpf_map*> to_pin;
+    bpf_map* map = nullptr;
+    bpf_object__for_each_map(map, skeleton->obj) {
+        const std::filesystem::path pin = state->map_pin(bpf_map__name(map));
+        UniqueFd pinned(bpf_obj_get(pin.c_str()));
+        if (!pinned) {
+            if (errno != ENOENT) {
+                throw_errno("open pinned map " + pin.string(), "bpf_obj_get");
+            }
+            to_pin.push_back(map);
+            continue;
+        }
+        refuse_unless_reusable(map, pinned.get(), pin);
+        if (int rc = bpf_map__reuse_fd(map, pinned.get()); rc != 0) {
+            throw SystemError("reuse pinned map " + pin.string(), "bpf_map__reuse_fd", -rc);
+        }
+    }
+    skeleton.load("load XDP program");
+    for (bpf_map* missing : to_pin) {
+        const std::filesystem::path pin = state->map_pin(bpf_map__name(missing));
+        if (int rc = bpf_map__pin(missing, pin.c_str()); rc != 0) {
+            throw SystemError("pin map at " + pin.string(), "bpf_map__pin", -rc);
+        }
+    }
+    return skeleton;
+}
+
+// Per-CPU values as the kernel copies them: each CPU's rounded up to 8 bytes.
+template <typename Value>
+constexpr bool percpu_layout_is_plain = sizeof(Value) % 8 == 0;
+static_assert(percpu_layout_is_plain<xc_counter_slot> && percpu_layout_is_plain<xc_port_counters>);
 
 }  // namespace
 
-KernelDataplane::KernelDataplane(std::optional<std::filesystem::path> state_dir)
-    : skeleton_(load_program()), counter_slots_(XC_COUNTER_SLOTS) {
-    const auto info = program_info(program_fd());
-    if (!info) {
-        throw_errno("query XDP program id", "bpf_obj_get_info_by_fd");
-    }
-    program_id_ = info->id;
-    if (state_dir) {
-        try {
-            pins_.emplace(*state_dir);
-            pins_->pin_own(program_fd(), program_id_);
-        } catch (const SystemError& error) {
-            log::warning(error.what(),
-                         "; running unpinned: a restarted xconnectd will not recognise this "
-                         "one's programs");
-            pins_.reset();
-        }
-    }
+KernelDataplane::KernelDataplane(std::optional<std::filesystem::path> state_dir, OnExit on_exit)
+    : on_exit_(on_exit),
+      state_(open_state(state_dir)),
+      skeleton_(load_program(state_)),
+      counter_slots_(XC_COUNTER_SLOTS) {
     possible_cpus_ = libbpf_num_possible_cpus();
     if (possible_cpus_ <= 0) {
         throw SystemError("count CPUs", "libbpf_num_possible_cpus", -possible_cpus_);
     }
+    adopt_or_pin_program();
+    if (state_) {
+        read_counter_owners();
+        take_inventory();
+    }
+}
+
+void KernelDataplane::adopt_or_pin_program() {
+    const int loaded_fd = bpf_program__fd(skeleton_->progs.xconnect);
+    const auto loaded = identify_program(loaded_fd);
+    if (!loaded) {
+        throw_errno("query XDP program id", "bpf_obj_get_info_by_fd");
+    }
+    program_id_ = loaded->id;
+    if (!state_) {
+        return;
+    }
+    if (auto own = state_->take_own(*loaded)) {
+        // The same code with the same maps: it keeps running as it is, and
+        // the one just loaded is dropped with the skeleton.
+        adopted_program_ = std::move(*own);
+        program_id_ = identify_program(adopted_program_.get()).value_or(*loaded).id;
+        log::notice("kept XDP program id ", program_id_,
+                    " and its maps, left by an earlier xconnectd of this build");
+        return;
+    }
+    try {
+        state_->pin_own(loaded_fd, program_id_);
+    } catch (const SystemError& error) {
+        log::warning(error.what(),
+                     "; a restarted xconnectd will replace this one's program on every interface");
+    }
+}
+
+void KernelDataplane::read_counter_owners() {
+    std::vector<xc_counter_slot> per_cpu(possible_cpus_);
+    const int slots = bpf_map__fd(skeleton_->maps.xc_counter_slots);
+    for (uint32_t slot = 0; slot < counter_slots_.slot_count(); ++slot) {
+        if (bpf_map_lookup_elem(slots, &slot, per_cpu.data()) != 0) {
+            throw_errno("read counter slot " + std::to_string(slot), "bpf_map_lookup_elem");
+        }
+        const uint32_t owner = per_cpu.front().owner;
+        if (owner != 0 && counter_slots_.claim(owner) != slot) {
+            log::warning("counter slot ", slot, " names ifindex ", owner,
+                         ", which cannot count there; freeing it");
+            const std::vector<xc_counter_slot> free_slot(possible_cpus_);
+            bpf_map_update_elem(slots, &slot, free_slot.data(), BPF_ANY);
+        }
+    }
+}
+
+void KernelDataplane::take_inventory() {
+    std::map<uint32_t, InheritedPort> found;
+    auto port = [&](uint32_t ifindex) -> InheritedPort& {
+        InheritedPort& entry = found[ifindex];
+        entry.ifindex = ifindex;
+        return entry;
+    };
+    const int ports = bpf_map__fd(skeleton_->maps.xc_ports);
+    uint32_t key = 0;
+    for (const uint32_t* previous = nullptr; bpf_map_get_next_key(ports, previous, &key) == 0;
+         previous = &key) {
+        uint32_t peer = 0;
+        if (bpf_map_lookup_elem(ports, &key, &peer) == 0) {
+            port(key).peer = peer;
+        }
+    }
+    // Counters whose interfaces vanished have no entry any more: still ours to remove.
+    const int counters = bpf_map__fd(skeleton_->maps.xc_counters);
+    for (const uint32_t* previous = nullptr; bpf_map_get_next_key(counters, previous, &key) == 0;
+         previous = &key) {
+        port(key);
+    }
+    for (const uint32_t owner : counter_slots_.owners()) {
+        port(owner);
+    }
+    const std::vector<uint32_t> earlier = state_->earlier_ids();
+    if (adopted_program_ || !earlier.empty()) {
+        for (const InterfaceXdp& interface : interfaces_with_xdp()) {
+            for (const auto& [id, mode] :
+                 {std::pair{interface.native_program, AttachMode::native},
+                  std::pair{interface.generic_program, AttachMode::generic}}) {
+                const bool ours = adopted_program_ && id == program_id_;
+                if (id == 0 || (!ours && !state_->earlier(id))) {
+                    continue;
+                }
+                InheritedPort& entry = port(interface.ifindex);
+                entry.attached = mode;
+                entry.current_program = ours;
+                if (ours) {
+                    attached_[interface.ifindex] = mode;
+                }
+            }
+        }
+    }
+    for (auto& [ifindex, entry] : found) {
+        inherited_.push_back(entry);
+    }
+    if (!inherited_.empty()) {
+        log::info("an earlier xconnectd left ", inherited_.size(),
+                  " interfaces in the dataplane; each keeps forwarding until the configuration "
+                  "says what to keep");
+    }
 }
 
 KernelDataplane::~KernelDataplane() {
+    if (on_exit_ == OnExit::keep) {
+        return;  // attached and pinned: the next xconnectd takes it from here
+    }
     while (!attached_.empty()) {
         detach(attached_.begin()->first);
     }
-    if (pins_) {
-        pins_->remove_all();
+    release_earlier();
+    if (state_) {
+        state_->remove_all();
     }
 }
 
+std::optional<std::filesystem::path> KernelDataplane::state_directory() const {
+    return state_ ? std::optional(state_->directory()) : std::nullopt;
+}
+
 int KernelDataplane::program_fd() const {
-    return bpf_program__fd(skeleton_->progs.xconnect);
+    return adopted_program_ ? adopted_program_.get() : bpf_program__fd(skeleton_->progs.xconnect);
 }
 
 std::optional<AttachedProgram> KernelDataplane::attached_program(uint32_t ifindex) {
@@ -115,7 +276,7 @@ std::optional<AttachedProgram> KernelDataplane::attached_program(uint32_t ifinde
     } else {
         return std::nullopt;
     }
-    attached.earlier_xconnect = pins_ && pins_->earlier(attached.program_id).has_value();
+    attached.earlier_xconnect = state_ && state_->earlier(attached.program_id).has_value();
     return attached;
 }
 
@@ -159,7 +320,7 @@ void KernelDataplane::attach(uint32_t ifindex, AttachMode mode) {
 void KernelDataplane::replace_earlier(uint32_t ifindex, const AttachedProgram& earlier,
                                       AttachMode mode) {
     const std::optional<int> old_program =
-        pins_ ? pins_->earlier(earlier.program_id) : std::nullopt;
+        state_ ? state_->earlier(earlier.program_id) : std::nullopt;
     if (!old_program) {
         throw SystemError(
             on_ifindex("take over XDP program id " + std::to_string(earlier.program_id), ifindex),
@@ -210,39 +371,135 @@ void KernelDataplane::detach(uint32_t ifindex) noexcept {
     }
 }
 
-void KernelDataplane::release_earlier_programs() noexcept {
-    if (!pins_ || pins_->earlier_programs().empty()) {
+void KernelDataplane::release_earlier() noexcept {
+    if (!state_) {
         return;
     }
-    // Every interface of the namespace: one that still runs an earlier
-    // program exists now, or the kernel has dropped the program with it.
-    std::unique_ptr<struct if_nameindex, decltype(&if_freenameindex)> interfaces(if_nameindex(),
-                                                                                 if_freenameindex);
-    for (const struct if_nameindex* interface = interfaces.get();
-         interface && interface->if_index != 0; ++interface) {
-        LIBBPF_OPTS(bpf_xdp_query_opts, query);
-        const int ifindex = static_cast<int>(interface->if_index);
-        if (bpf_xdp_query(ifindex, 0, &query) != 0) {
-            continue;  // gone meanwhile
+    if (const std::vector<uint32_t> earlier = state_->earlier_ids(); !earlier.empty()) {
+        // An interface that still runs an earlier program exists now, or the
+        // kernel has dropped the program with it.
+        std::vector<InterfaceXdp> interfaces;
+        try {
+            interfaces = interfaces_with_xdp();
+        } catch (const std::exception& error) {
+            log::warning("list interfaces to detach earlier xconnectds' programs: ", error.what());
         }
-        for (const auto& [id, mode] : {std::pair{query.drv_prog_id, XDP_FLAGS_DRV_MODE},
-                                       std::pair{query.skb_prog_id, XDP_FLAGS_SKB_MODE}}) {
-            const std::optional<int> earlier = id != 0 ? pins_->earlier(id) : std::nullopt;
-            if (!earlier) {
-                continue;
+        for (const InterfaceXdp& interface : interfaces) {
+            for (const auto& [id, mode] :
+                 {std::pair{interface.native_program, AttachMode::native},
+                  std::pair{interface.generic_program, AttachMode::generic}}) {
+                const std::optional<int> program = id != 0 ? state_->earlier(id) : std::nullopt;
+                if (!program) {
+                    continue;
+                }
+                if (int rc = detach_if_expected(interface.ifindex, mode, *program); rc != 0) {
+                    log::warning(interface.name, ": detach earlier xconnectd's XDP program id ", id,
+                                 ": bpf_xdp_detach: ", errno_text(-rc));
+                } else {
+                    log::notice(interface.name, ": detached XDP program id ", id,
+                                " of an earlier xconnectd: no pair uses the interface now");
+                }
             }
-            LIBBPF_OPTS(bpf_xdp_attach_opts, expected, .old_prog_fd = *earlier);
-            if (int rc = bpf_xdp_detach(ifindex, XDP_FLAGS_REPLACE | mode, &expected); rc != 0) {
-                log::warning(interface->if_name, ": detach earlier xconnectd's XDP program id ", id,
-                             ": bpf_xdp_detach: ", errno_text(-rc));
-            } else {
-                log::notice(interface->if_name, ": detached XDP program id ", id,
-                            " of an earlier xconnectd: no pair uses the interface now");
+        }
+        for (uint32_t id : earlier) {
+            state_->forget(id);
+        }
+    }
+    // The programs of other layouts are gone from every interface now, so
+    // their counters no longer change: carried over, then unpinned.
+    for (const std::filesystem::path& layout : state_->other_layouts()) {
+        carry_counters_from(layout);
+    }
+    state_->forget_other_layouts();
+}
+
+void KernelDataplane::carry_counters_from(const std::filesystem::path& layout) noexcept {
+    // The per-interface counters of another layout, if their maps are of a
+    // shape this build can read (keyed by ifindex, values as ours).
+    std::map<uint32_t, xc_port_counters> found;
+    auto open_map = [&](const char* name, uint32_t value_size) {
+        UniqueFd map(bpf_obj_get((layout / name).c_str()));
+        bpf_map_info info{};
+        uint32_t length = sizeof info;
+        if (!map || bpf_obj_get_info_by_fd(map.get(), &info, &length) != 0 ||
+            info.key_size != sizeof(uint32_t) || info.value_size != value_size) {
+            log::warning((layout / name).string(),
+                         ": not readable as this build's counters; they are not carried over");
+            return std::pair{UniqueFd(), 0u};
+        }
+        return std::pair{std::move(map), info.max_entries};
+    };
+    auto add = [&](uint32_t ifindex, uint64_t packets, uint64_t bytes) {
+        found[ifindex].packets += packets;
+        found[ifindex].bytes += bytes;
+    };
+    if (auto [slots, count] = open_map("xc_counter_slots", sizeof(xc_counter_slot)); slots) {
+        std::vector<xc_counter_slot> per_cpu(possible_cpus_);
+        for (uint32_t slot = 0; slot < count; ++slot) {
+            if (bpf_map_lookup_elem(slots.get(), &slot, per_cpu.data()) == 0 &&
+                per_cpu.front().owner != 0) {
+                for (const xc_counter_slot& cpu : per_cpu) {
+                    add(per_cpu.front().owner, cpu.counters.packets, cpu.counters.bytes);
+                }
             }
         }
     }
-    while (!pins_->earlier_programs().empty()) {
-        pins_->forget(pins_->earlier_programs().begin()->first);
+    if (auto [hash, count] = open_map("xc_counters", sizeof(xc_port_counters)); hash) {
+        std::vector<xc_port_counters> per_cpu(possible_cpus_);
+        uint32_t key = 0;
+        for (const uint32_t* previous = nullptr;
+             bpf_map_get_next_key(hash.get(), previous, &key) == 0; previous = &key) {
+            if (bpf_map_lookup_elem(hash.get(), &key, per_cpu.data()) == 0) {
+                for (const xc_port_counters& cpu : per_cpu) {
+                    add(key, cpu.packets, cpu.bytes);
+                }
+            }
+        }
+    }
+    unsigned carried = 0;
+    for (const auto& [ifindex, counters] : found) {
+        try {
+            if (counter_slots_.owned(ifindex) || attached_.contains(ifindex)) {
+                add_to_counters(ifindex, counters);
+                ++carried;
+            }
+        } catch (const SystemError& error) {
+            log::warning(error.what(), "; counters of ", layout.filename().string(),
+                         " not carried over for it");
+        }
+    }
+    if (carried > 0) {
+        log::notice("carried the counters of ", carried,
+                    carried == 1 ? " interface" : " interfaces", " over from ",
+                    layout.filename().string());
+    }
+}
+
+void KernelDataplane::add_to_counters(uint32_t ifindex, const xc_port_counters& carried) {
+    // Added to one CPU's share, read and written back: the program may count
+    // a frame on that CPU meanwhile, so one in flight can go uncounted.
+    if (const auto slot = counter_slots_.owned(ifindex)) {
+        const int slots = bpf_map__fd(skeleton_->maps.xc_counter_slots);
+        std::vector<xc_counter_slot> per_cpu(possible_cpus_);
+        if (bpf_map_lookup_elem(slots, &*slot, per_cpu.data()) != 0) {
+            throw_errno(on_ifindex("read counters", ifindex), "bpf_map_lookup_elem");
+        }
+        per_cpu.front().counters.packets += carried.packets;
+        per_cpu.front().counters.bytes += carried.bytes;
+        if (bpf_map_update_elem(slots, &*slot, per_cpu.data(), BPF_EXIST) != 0) {
+            throw_errno(on_ifindex("carry counters over", ifindex), "bpf_map_update_elem");
+        }
+        return;
+    }
+    const int hash = bpf_map__fd(skeleton_->maps.xc_counters);
+    std::vector<xc_port_counters> per_cpu(possible_cpus_);
+    if (bpf_map_lookup_elem(hash, &ifindex, per_cpu.data()) != 0) {
+        throw_errno(on_ifindex("read counters", ifindex), "bpf_map_lookup_elem");
+    }
+    per_cpu.front().packets += carried.packets;
+    per_cpu.front().bytes += carried.bytes;
+    if (bpf_map_update_elem(hash, &ifindex, per_cpu.data(), BPF_EXIST) != 0) {
+        throw_errno(on_ifindex("carry counters over", ifindex), "bpf_map_update_elem");
     }
 }
 

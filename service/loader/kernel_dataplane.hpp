@@ -7,11 +7,15 @@
 // Programs are attached through rtnetlink (not bpf_link) because the kernel
 // announces those attachments in RTM_NEWLINK (IFLA_XDP): the link monitor sees
 // when someone else removes or replaces ours. Every attach refuses to replace
-// an existing program (XDP_FLAGS_UPDATE_IF_NOEXIST) and every detach removes
-// only our own (XDP_FLAGS_REPLACE with our fd), so no race clobbers anybody.
-// If the daemon dies, its programs stay attached and keep forwarding; the
-// next xconnectd recognises them by the pin the earlier one left in its state
-// directory (ProgramPins) and takes them over.
+// an existing program (XDP_FLAGS_UPDATE_IF_NOEXIST) unless it is an earlier
+// xconnectd's, and every detach removes only our own (XDP_FLAGS_REPLACE with
+// the expected fd), so no race clobbers anybody.
+//
+// The program and its maps are pinned (PinnedState), so they outlive the
+// process: a daemon killed, or stopped with OnExit::keep, leaves every pair
+// forwarding, and the next one reuses the maps, keeps the program if it is
+// its own, and replaces it atomically on each interface if it is not (an
+// upgrade).
 
 #include <cstdint>
 #include <filesystem>
@@ -22,19 +26,25 @@
 #include "bpf_skeleton.hpp"
 #include "counter_slots.hpp"
 #include "engine/dataplane.hpp"
-#include "program_pins.hpp"
+#include "pinned_state.hpp"
 
 struct xconnect_bpf;
+struct xc_port_counters;
 
 namespace xconnect {
 
 class KernelDataplane final : public Dataplane {
   public:
-    // Loads the program and creates its maps, and pins it in `state_dir`
-    // (nullopt: nowhere, so a restarted daemon will not recognise it). Throws
-    // SystemError.
-    explicit KernelDataplane(std::optional<std::filesystem::path> state_dir);
-    // Detaches whatever is still attached (the engine's shutdown() normally has).
+    // What the destructor leaves behind.
+    enum class OnExit {
+        detach,  // nothing: every program detached, every pin removed
+        keep,    // everything attached and pinned, forwarding for the next xconnectd
+    };
+
+    // Loads the program with the maps pinned in `state_dir` (created there if
+    // absent; nullopt: unpinned, so nothing outlives the process) and takes
+    // stock of what an earlier xconnectd left. Throws SystemError.
+    KernelDataplane(std::optional<std::filesystem::path> state_dir, OnExit on_exit);
     ~KernelDataplane() override;
     KernelDataplane(const KernelDataplane&) = delete;
     KernelDataplane& operator=(const KernelDataplane&) = delete;
@@ -47,25 +57,33 @@ class KernelDataplane final : public Dataplane {
     void connect(uint32_t from, uint32_t to) override;
     void disconnect(uint32_t from) noexcept override;
     Counters counters(uint32_t from) const override;
+    std::vector<InheritedPort> inherited_ports() const override { return inherited_; }
+    void release_earlier() noexcept override;
 
     // For tests that drive the program directly (BPF_PROG_TEST_RUN).
     int program_fd() const;
 
-    // After the first reconciliation: detaches earlier xconnectds' programs
-    // that no pair took over (their interfaces left the configuration while
-    // no daemon ran) and unpins them.
-    void release_earlier_programs() noexcept;
+    // Where the program and maps are pinned; nullopt: nowhere.
+    std::optional<std::filesystem::path> state_directory() const;
 
   private:
     void create_counters(uint32_t from);
     void replace_earlier(uint32_t ifindex, const AttachedProgram& earlier, AttachMode mode);
+    void adopt_or_pin_program();
+    void read_counter_owners();
+    void take_inventory();
+    void carry_counters_from(const std::filesystem::path& layout) noexcept;
+    void add_to_counters(uint32_t ifindex, const xc_port_counters& carried);
 
+    OnExit on_exit_;
+    std::optional<PinnedState> state_;  // before the skeleton: it names the maps' pins
     BpfSkeleton<xconnect_bpf> skeleton_;
+    UniqueFd adopted_program_;  // an earlier xconnectd's program that is ours: kept running
     uint32_t program_id_ = 0;
-    std::optional<ProgramPins> pins_;
     int possible_cpus_ = 0;
     CounterSlots counter_slots_;               // mirrors xc_counter_slots: only we write its owners
-    std::map<uint32_t, AttachMode> attached_;  // ifindex -> mode, what we attached
+    std::map<uint32_t, AttachMode> attached_;  // ifindex -> mode: our program's attachments
+    std::vector<InheritedPort> inherited_;
 };
 
 }  // namespace xconnect

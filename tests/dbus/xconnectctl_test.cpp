@@ -275,5 +275,65 @@ TEST_F(XconnectctlTest, HelpAndVersion) {
     EXPECT_EQ(ctl("--version").output, "xconnectctl 0.1.0\n");
 }
 
+TEST_F(XconnectctlTest, ACallDuringARestartWaitsForTheNextDaemonAndNothingIsLost) {
+    // As the unit and the activation file run it: a stop leaves the dataplane.
+    const fs::path state_dir = fs::path("/sys/fs/bpf") / ("xconnect-test-" + unique_suffix());
+    bus_.reset();  // the fixture's, before this one takes its place
+    bus_ = std::make_unique<SystemBus>(
+        *host_, std::vector<std::string>{"--config", config_.string(), "--keep-dataplane",
+                                         "--state-dir", state_dir.string()});
+    ASSERT_EQ(ctl("add xconnect-1 xconnect-2").status, 0);
+    LossMeter meter(*peers_[0], "xc-1", "169.254.1.10", *peers_[1], "xc-2", "169.254.1.20");
+    ASSERT_NO_THROW(meter.wait_until_flowing());
+    auto owner = [&] {
+        return sh(
+            "busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus "
+            "GetNameOwner s org.xconnect");
+    };
+    const std::string first_owner = owner();
+    const Outcome before = ctl("--json");
+    ASSERT_EQ(before.status, 0) << before.output;
+    const uint64_t counted_before =
+        std::stoull(json_query(before.output, "d[\"pairs\"][0][\"left_to_right\"][\"packets\"]"));
+
+    // systemctl restart: SIGTERM, and a call at once, while the name is gone
+    // or going; D-Bus activates the next xconnectd, and xconnectctl waits.
+    // "[-]": the pattern must not match this shell's own command line.
+    sh("pkill -TERM -f -- '[-]-config " + config_.string() + "'");
+    const Outcome during = ctl("--json");
+    ASSERT_EQ(during.status, 0) << during.output;
+    EXPECT_EQ(json_query(during.output, "d[\"pairs\"][0][\"state\"]"), "active\n");
+    EXPECT_GE(
+        std::stoull(json_query(during.output, "d[\"pairs\"][0][\"left_to_right\"][\"packets\"]")),
+        counted_before)
+        << "the counters went on";
+    EXPECT_NE(owner(), first_owner) << "another daemon owns the name now";
+
+    const LossReport report = meter.stop();
+    EXPECT_EQ(report.forwarding_lost(), 0u) << report.summary();
+    bus_.reset();  // stops that daemon too, leaving its dataplane
+    ChildProcess flush(XCONNECTD_PATH, {"--flush", "--state-dir", state_dir.string()}, host_.get());
+    EXPECT_EQ(flush.wait_exit(), 0) << flush.log_text();
+    EXPECT_EQ(xdp_program_on("xconnect-1"), 0u);
+    EXPECT_FALSE(fs::exists(state_dir));
+}
+
+TEST_F(XconnectctlTest, ACallTheDaemonDidNotAnswerBeforeItDiedIsMadeAgainToTheNextOne) {
+    ASSERT_EQ(ctl("add xconnect-1 xconnect-2").status, 0);
+    const std::string daemon_pid = sh("pgrep -f -- '[-]-config " + config_.string() + "'");
+    // The daemon stops reading; the call is queued at its socket (the bus
+    // monitor sees it pass), then the daemon dies without answering.
+    sh("kill -STOP " + daemon_pid);
+    ChildProcess monitor("/usr/bin/busctl", {"monitor", "org.xconnect"}, nullptr,
+                         /*with_stdout=*/true);
+    ASSERT_NO_THROW(monitor.expect_log("Monitoring bus message stream"));
+    ChildProcess client(xconnectctl_.string(), {"--json", "list"}, nullptr, /*with_stdout=*/true);
+    ASSERT_NO_THROW(monitor.expect_log("Member=GetManagedObjects"));
+    sh("kill -KILL " + daemon_pid);
+    EXPECT_EQ(client.wait_exit(), 0) << client.log_text();
+    EXPECT_TRUE(client.logged("xconnectd exited before answering")) << client.log_text();
+    EXPECT_TRUE(client.logged("\"active\"")) << client.log_text();
+}
+
 }  // namespace
 }  // namespace xconnect

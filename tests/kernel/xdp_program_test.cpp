@@ -29,7 +29,8 @@ class XdpProgramTest : public testing::Test {
         static_assert(XC_COUNTER_SLOTS == 1024);
         sh(netns_->ip() + "link add name big2 index 5024 type veth peer name big2-peer");
         inside_ = std::make_unique<NetnsScope>(*netns_);
-        dataplane_ = std::make_unique<KernelDataplane>(std::nullopt);
+        dataplane_ =
+            std::make_unique<KernelDataplane>(std::nullopt, KernelDataplane::OnExit::detach);
     }
     void TearDown() override {
         dataplane_.reset();

@@ -111,6 +111,9 @@ void sweep_leftovers() {
     }
     sweep_directory(fs::temp_directory_path(),
                     std::regex("xconnect-(?:test|bus|shared)-([0-9]+)x[0-9]+"));
+    // Pinned state of daemons a killed run started with --state-dir (their
+    // namespaces, and so their attachments, are gone with the run's netns).
+    sweep_directory("/sys/fs/bpf", std::regex("xconnect-test-([0-9]+)x[0-9]+"));
 }
 
 }  // namespace xconnect::test

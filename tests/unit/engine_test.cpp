@@ -7,8 +7,8 @@
 namespace xconnect {
 namespace {
 
-using test::FakeDataplane;
 using test::Event;
+using test::FakeDataplane;
 using test::RecordingObserver;
 using Journal = std::vector<std::string>;
 
@@ -108,7 +108,7 @@ TEST_F(EngineTest, SelfPairReflectsThroughOneInterface) {
     engine.set_links({veth(5, "xconnect-1")});
     engine.apply({pair("xconnect-1", "xconnect-1")});
     EXPECT_EQ(status("xconnect-1").state, PairState::active);
-    EXPECT_EQ(take_journal(), (Journal{"attach 5 generic", "connect 5->5"}));
+    EXPECT_EQ(take_journal(), (Journal{"connect 5->5", "attach 5 generic"}));
     kernel.forward(5, 100);
     const auto counters = engine.counters("xconnect-1");
     ASSERT_TRUE(counters);
@@ -124,7 +124,7 @@ TEST_F(EngineTest, UnchangedPairsAreNotTouched) {
     take_journal();
     engine.apply({pair("a", "b"), pair("c", "d")});
     EXPECT_EQ(take_journal(),
-              (Journal{"attach 3 generic", "attach 4 generic", "connect 3->4", "connect 4->3"}));
+              (Journal{"connect 3->4", "connect 4->3", "attach 3 generic", "attach 4 generic"}));
     engine.apply({pair("b", "a"), pair("c", "d")});  // same pair, other spelling
     engine.set_links({veth(1, "a"), veth(2, "b"), veth(3, "c"), veth(4, "d")});
     EXPECT_TRUE(take_journal().empty());
@@ -140,8 +140,8 @@ TEST_F(EngineTest, InterfaceMovingToAnotherPairKeepsItsProgram) {
     take_journal();
     engine.apply({pair("intf-1", "intf-3")});
     // intf-1 is not detached: its map entry is rewritten in place, without a gap.
-    EXPECT_EQ(take_journal(), (Journal{"disconnect 2", "detach 2", "attach 3 generic",
-                                       "connect 1->3", "connect 3->1"}));
+    EXPECT_EQ(take_journal(), (Journal{"disconnect 2", "detach 2", "connect 1->3", "connect 3->1",
+                                       "attach 3 generic"}));
     EXPECT_EQ(kernel.redirects, (std::map<uint32_t, uint32_t>{{1, 3}, {3, 1}}));
 }
 
@@ -350,7 +350,8 @@ TEST_F(EngineTest, AttachFailureRollsBackTheOtherSide) {
               std::string::npos)
         << status("eth0").error;
     EXPECT_NE(status("eth0").error.find("EPERM"), std::string::npos) << status("eth0").error;
-    EXPECT_EQ(take_journal(), (Journal{"attach 1 native", "detach 1"}));
+    EXPECT_EQ(take_journal(), (Journal{"connect 1->2", "connect 2->1", "attach 1 native",
+                                       "disconnect 2", "disconnect 1", "detach 1"}));
 }
 
 TEST_F(EngineTest, PairBeyondThePortCapacityFailsBeforeAttachingAndOthersAreUnharmed) {
@@ -594,6 +595,116 @@ TEST_F(EngineTest, EveryInterfaceFindsItsPairThroughAddRemoveReplaceRenameAndShu
     engine.shutdown();
     expect_index_matches(engine, names);
     EXPECT_TRUE(engine.pairs().empty());
+}
+
+// A daemon that starts where an earlier one was killed (or stopped with
+// --keep-dataplane): its dataplane holds what the earlier one left.
+class RestartTest : public testing::Test {
+  protected:
+    RestartTest() {
+        earlier_engine.set_links(links);
+        earlier_engine.apply({pair("a", "b"), pair("c", "d"), pair("e", "f")});
+        for (int frame = 0; frame < 3; ++frame) {
+            earlier.forward(1, 100);  // a -> b
+            earlier.forward(3, 100);  // c -> d
+        }
+    }
+
+    // The next daemon's engine, on what `earlier` left.
+    Engine& restart(bool same_program = true) {
+        kernel.left_by(earlier, same_program);
+        engine.emplace(kernel, EngineOptions{});
+        engine->set_links(links);
+        return *engine;
+    }
+
+    std::vector<LinkInfo> links{veth(1, "a"), veth(2, "b"), veth(3, "c"),
+                                veth(4, "d"), veth(5, "e"), veth(6, "f")};
+    FakeDataplane earlier;
+    Engine earlier_engine{earlier, EngineOptions{}};
+    FakeDataplane kernel;
+    std::optional<Engine> engine;
+};
+
+TEST_F(RestartTest, UnchangedPairsGetNoWriteChangedOnesAreRewrittenAndGoneOnesRemovedLast) {
+    Engine& next = restart();
+    EXPECT_TRUE(kernel.journal.empty()) << "nothing is touched before the configuration is read";
+    next.apply({pair("a", "b"), pair("c", "f")});
+    // a<->b: nothing at all. c and f keep their programs; their entries are
+    // rewritten. d and e are in no pair now: released after everything else.
+    EXPECT_EQ(kernel.journal, (Journal{"connect 3->6", "connect 6->3", "disconnect 4", "detach 4",
+                                       "disconnect 5", "detach 5"}));
+    EXPECT_EQ(next.find_pair("a")->state, PairState::active);
+    EXPECT_EQ(next.find_pair("c")->state, PairState::active);
+    EXPECT_EQ(kernel.redirects, (std::map<uint32_t, uint32_t>{{1, 2}, {2, 1}, {3, 6}, {6, 3}}));
+    EXPECT_EQ(kernel.attached.size(), 4u);
+    // Counters go on for the pair that did not change, and start at 0 for
+    // the one that did.
+    EXPECT_EQ(next.counters("a")->left_to_right, (Counters{3, 300}));
+    EXPECT_EQ(next.counters("c")->left_to_right, (Counters{}));
+    kernel.forward(1, 100);
+    EXPECT_EQ(next.counters("a")->left_to_right, (Counters{4, 400}));
+}
+
+TEST_F(RestartTest, InterfacesRecreatedWhileNoDaemonRanAreReconnectedAndTheirOldEntriesRemoved) {
+    earlier.device_destroyed(4);  // d deleted while no daemon ran, created again as ifindex 7
+    links[3] = veth(7, "d");
+    restart();
+    engine->apply({pair("a", "b"), pair("c", "d"), pair("e", "f")});
+    EXPECT_EQ(kernel.journal,
+              (Journal{"connect 3->7", "connect 7->3", "attach 7 generic", "disconnect 4"}));
+    EXPECT_EQ(kernel.redirects,
+              (std::map<uint32_t, uint32_t>{{1, 2}, {2, 1}, {3, 7}, {7, 3}, {5, 6}, {6, 5}}));
+    EXPECT_FALSE(kernel.counter_map.contains(4)) << "the vanished interface's counters are gone";
+    EXPECT_EQ(engine->find_pair("c")->state, PairState::active);
+    EXPECT_EQ(engine->counters("c")->left_to_right, (Counters{3, 300}))
+        << "c's peer is the same interface by name: its counters go on";
+}
+
+TEST_F(RestartTest, AnUpgradeReplacesEachProgramAndKeepsTheEntries) {
+    Engine& next = restart(/*same_program=*/false);
+    next.apply({pair("a", "b"), pair("c", "d"), pair("e", "f")});
+    EXPECT_EQ(kernel.journal,
+              (Journal{"attach 1 generic", "attach 2 generic", "attach 3 generic",
+                       "attach 4 generic", "attach 5 generic", "attach 6 generic"}));
+    for (const auto& [ifindex, program] : kernel.attached) {
+        EXPECT_EQ(program.program_id, FakeDataplane::our_program) << ifindex;
+    }
+    EXPECT_EQ(next.counters("a")->left_to_right, (Counters{3, 300}));
+}
+
+TEST_F(RestartTest, AnUpgradeWithNewMapsWritesEveryEntryBeforeItsProgram) {
+    kernel.left_by(earlier, /*same_program=*/false);
+    // Another layout: the new maps start empty; only the programs are left.
+    kernel.redirects.clear();
+    kernel.counter_map.clear();
+    std::erase_if(kernel.inherited, [](InheritedPort& port) {
+        port.peer.reset();
+        return !port.attached;
+    });
+    engine.emplace(kernel, EngineOptions{});
+    engine->set_links(links);
+    engine->apply({pair("a", "b")});
+    EXPECT_EQ(kernel.journal, (Journal{"connect 1->2", "connect 2->1", "attach 1 generic",
+                                       "attach 2 generic", "detach earlier 3", "detach earlier 4",
+                                       "detach earlier 5", "detach earlier 6"}));
+}
+
+TEST_F(RestartTest, AnInvalidConfigurationAtStartKeepsWhatTheEarlierDaemonLeft) {
+    Engine& next = restart();
+    EXPECT_THROW(next.apply({pair("a", "b"), pair("a", "c")}), std::invalid_argument);
+    EXPECT_TRUE(kernel.journal.empty());
+    EXPECT_EQ(kernel.redirects.size(), 6u) << "every pair keeps forwarding";
+    next.apply({pair("a", "b")});
+    EXPECT_EQ(kernel.redirects, (std::map<uint32_t, uint32_t>{{1, 2}, {2, 1}}));
+}
+
+TEST_F(RestartTest, AModeChangedWhileNoDaemonRanReattachesThatPairOnly) {
+    Engine& next = restart();
+    next.apply({pair("a", "b"), pair("c", "d", ModePolicy::native), pair("e", "f")});
+    EXPECT_EQ(kernel.journal, (Journal{"attach 3 native", "attach 4 native"}));
+    EXPECT_EQ(next.find_pair("c")->mode, AttachMode::native);
+    EXPECT_EQ(next.counters("c")->left_to_right, (Counters{3, 300}));
 }
 
 }  // namespace

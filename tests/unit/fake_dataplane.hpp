@@ -37,8 +37,9 @@ class FakeDataplane final : public Dataplane {
                               EPERM);
         }
         if (auto current = attached.find(ifindex);
-            current != attached.end() && current->second.earlier_xconnect) {
-            attached.erase(current);  // taken over
+            current != attached.end() &&
+            (current->second.earlier_xconnect || current->second.program_id == our_program)) {
+            attached.erase(current);  // taken over, or ours in the other mode
         }
         if (attached.contains(ifindex)) {
             throw SystemError("attach on ifindex " + std::to_string(ifindex), "bpf_link_create",
@@ -85,6 +86,50 @@ class FakeDataplane final : public Dataplane {
         return found == counter_map.end() ? Counters{} : found->second;
     }
 
+    std::vector<InheritedPort> inherited_ports() const override { return inherited; }
+
+    void release_earlier() noexcept override {
+        for (auto it = attached.begin(); it != attached.end();) {
+            if (it->second.earlier_xconnect) {
+                journal.push_back("detach earlier " + std::to_string(it->first));
+                it = attached.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+
+    // What an earlier xconnectd left: the state of `earlier` as the next
+    // daemon's dataplane finds it (its programs ours if `same_program`, else
+    // an earlier build's to replace). The journal starts empty.
+    void left_by(const FakeDataplane& earlier, bool same_program) {
+        attached.clear();
+        for (const auto& [ifindex, program] : earlier.attached) {
+            attached[ifindex] =
+                same_program ? program
+                             : AttachedProgram{program.program_id + 1000, program.mode, true};
+        }
+        redirects = earlier.redirects;
+        counter_map = earlier.counter_map;
+        inherited.clear();
+        std::map<uint32_t, InheritedPort> found;
+        for (const auto& [from, to] : redirects) {
+            found[from].peer = to;
+        }
+        for (const auto& [ifindex, counters] : counter_map) {
+            found[ifindex];
+        }
+        for (const auto& [ifindex, program] : attached) {
+            found[ifindex].attached = program.mode;
+            found[ifindex].current_program = !program.earlier_xconnect;
+        }
+        for (auto& [ifindex, port] : found) {
+            port.ifindex = ifindex;
+            inherited.push_back(port);
+        }
+        journal.clear();
+    }
+
     // What the program would do with a frame entering `ifindex`.
     void forward(uint32_t ifindex, uint64_t bytes) {
         if (redirects.contains(ifindex) && attached.contains(ifindex)) {
@@ -115,6 +160,7 @@ class FakeDataplane final : public Dataplane {
     std::set<uint32_t> no_native;
     std::set<uint32_t> refuse;
     std::set<uint32_t> gone;  // deleted, the engine not told yet
+    std::vector<InheritedPort> inherited;
     std::vector<std::string> journal;
 };
 
