@@ -311,6 +311,7 @@ TEST_F(XconnectctlTest, ACallDuringARestartWaitsForTheNextDaemonAndNothingIsLost
 
     const LossReport report = meter.stop();
     EXPECT_EQ(report.forwarding_lost(), 0u) << report.summary();
+    std::cout << "  untouched pair: " << report.summary() << "\n";
     bus_.reset();  // stops that daemon too, leaving its dataplane
     ChildProcess flush(XCONNECTD_PATH, {"--flush", "--state-dir", state_dir.string()}, host_.get());
     EXPECT_EQ(flush.wait_exit(), 0) << flush.log_text();

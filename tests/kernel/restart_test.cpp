@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <vector>
 
@@ -78,6 +79,7 @@ class RestartTest : public DaemonTest {
         const LossReport report = meter_->stop();
         EXPECT_GT(report.received, 0u);
         EXPECT_EQ(report.forwarding_lost(), 0u) << report.summary();
+        std::cout << "  untouched pair: " << report.summary() << "\n";
         received_ = report.received;
     }
 
@@ -336,32 +338,99 @@ TEST_F(RestartTest, FlushLeavesNothingAttachedOrPinnedAndNoOneElsesProgramTouche
     EXPECT_FALSE(fs::exists(state_dir_)) << "pins left behind";
 }
 
-TEST_F(RestartTest, WithoutBpffsARootDaemonMountsItAndOneWithTheUnitsCapabilitiesSaysWhy) {
-    // A mount namespace of the daemon's own, without bpffs.
-    auto in_private_mounts = [&](std::vector<std::string> command) {
-        command.insert(command.begin(),
-                       {"--mount", "--propagation", "private", "--", "sh", "-c",
-                        "while umount /sys/fs/bpf 2>/dev/null; do :; done; exec \"$@\"", "sh"});
-        return std::make_unique<ChildProcess>("/usr/bin/unshare", command, host_.get());
-    };
-    replace_by_rename(config_, two_pairs);
-    const std::vector<std::string> args{"--no-bus", "--config", config_.string()};
-
-    std::vector<std::string> as_root{XCONNECTD_PATH};
-    as_root.insert(as_root.end(), args.begin(), args.end());
-    daemon_ = in_private_mounts(as_root);
-    expect_log("mounted bpffs at /sys/fs/bpf");
+TEST_F(RestartTest, FlushOfAllNamespacesEntersEachOneThatHasState) {
+    // One daemon in the host namespace, another in ns3, each in its
+    // namespace's default state directory, both stopped leaving everything.
+    start_daemon(two_pairs, {"--keep-dataplane"});
     expect_applied();
+    const Netns& other = *peers_[2];
+    sh(other.ip() + "link add name inner-a type veth peer name inner-b");
+    sh(other.ip() + "link set inner-a up");
+    sh(other.ip() + "link set inner-b up");
+    const fs::path other_config = config_dir_ / "other.yaml";
+    replace_by_rename(other_config, "links:\n  inner-a: inner-b\n");
+    std::vector<std::string> command = xconnectd_as_the_unit_runs_it(
+        {"--no-bus", "--keep-dataplane", "--config", other_config.string()});
+    const std::string program = command.front();
+    command.erase(command.begin());
+    auto other_daemon = std::make_unique<ChildProcess>(program, command, &other);
+    ASSERT_NO_THROW(other_daemon->expect_log("config " + other_config.string() + " applied"));
+    EXPECT_EQ(daemon_->terminate(), 0);
+    EXPECT_EQ(other_daemon->terminate(), 0);
+    auto state_of = [](const Netns& netns) {
+        struct stat inode {};
+        EXPECT_EQ(stat(netns.path().c_str(), &inode), 0);
+        return fs::path("/sys/fs/bpf/xconnect") / std::to_string(inode.st_ino);
+    };
+    ASSERT_TRUE(fs::exists(state_of(*host_)));
+    ASSERT_TRUE(fs::exists(state_of(other)));
+    EXPECT_NE(xdp_program_on("xconnect-1"), 0u);
+
+    ChildProcess flush(XCONNECTD_PATH, {"--flush", "--all-namespaces"}, nullptr);
+    EXPECT_EQ(flush.wait_exit(), 0) << flush.log_text();
+    EXPECT_TRUE(flush.logged("detached 6 programs")) << flush.log_text();
+    for (const auto& [ifname, id] : programs()) {
+        EXPECT_EQ(id, 0u) << ifname;
+    }
+    {
+        NetnsScope inside(other);
+        uint32_t id = 0;
+        EXPECT_EQ(bpf_xdp_query_id(static_cast<int>(if_nametoindex("inner-a")), 0, &id), 0);
+        EXPECT_EQ(id, 0u) << "inner-a, in the other namespace";
+    }
+    EXPECT_FALSE(fs::exists(state_of(*host_)));
+    EXPECT_FALSE(fs::exists(state_of(other)));
+}
+
+TEST_F(RestartTest, WithoutBpffsARootDaemonMountsItAndItsSuccessorLosesNothing) {
+    // A mount namespace without bpffs, held by a process of its own, so that
+    // what the first daemon mounts there outlives it for the next one.
+    ChildProcess mounts("/usr/bin/unshare",
+                        {"--mount", "--propagation", "private", "--", "sh", "-c",
+                         "while umount /sys/fs/bpf 2>/dev/null; do :; done; "
+                         "echo without bpffs >&2; exec sleep infinity"},
+                        host_.get());
+    ASSERT_NO_THROW(mounts.expect_log("without bpffs"));
+    const std::string in_mounts = "--mount=/proc/" + std::to_string(mounts.pid()) + "/ns/mnt";
+    replace_by_rename(config_, two_pairs);
+    auto start_as_root = [&] {
+        daemon_ = std::make_unique<ChildProcess>(
+            "/usr/bin/nsenter",
+            std::vector<std::string>{in_mounts, "--", XCONNECTD_PATH, "--no-bus", "--config",
+                                     config_.string()},
+            host_.get());
+        expect_applied();
+    };
+    start_as_root();
+    EXPECT_TRUE(daemon_->logged("mounted bpffs at /sys/fs/bpf")) << daemon_->log_text();
     struct stat host_netns {};
     ASSERT_EQ(stat(host_->path().c_str(), &host_netns), 0);
-    const fs::path pins = fs::path("/proc") / std::to_string(daemon_->pid()) / "root/sys/fs/bpf" /
+    const fs::path pins = fs::path("/proc") / std::to_string(mounts.pid()) / "root/sys/fs/bpf" /
                           "xconnect" / std::to_string(host_netns.st_ino) /
                           ("layout-" + std::to_string(XC_LAYOUT_VERSION));
     EXPECT_TRUE(fs::exists(pins / "xc_ports")) << pins;
-    EXPECT_TRUE(reachable(1, "169.254.1.20"));
-    EXPECT_EQ(daemon_->terminate(), 0);
+    meter_ = std::make_unique<LossMeter>(*peers_[0], "xc-1", "169.254.1.10", *peers_[1], "xc-2",
+                                         "169.254.1.20");
+    ASSERT_NO_THROW(meter_->wait_until_flowing());
+    const auto before = programs();
+    kill_daemon();
 
-    daemon_ = in_private_mounts(xconnectd_as_the_unit_runs_it(args));
+    start_as_root();
+    EXPECT_FALSE(daemon_->logged("mounted bpffs")) << "bpffs should have stayed mounted";
+    EXPECT_EQ(programs(), before);
+    expect_nothing_lost();
+    EXPECT_EQ(daemon_->terminate(), 0);
+    EXPECT_FALSE(fs::exists(pins)) << "pins left behind";
+}
+
+TEST_F(RestartTest, WithoutBpffsADaemonWithTheUnitsCapabilitiesSaysWhyAndStillForwards) {
+    replace_by_rename(config_, two_pairs);
+    std::vector<std::string> command =
+        xconnectd_as_the_unit_runs_it({"--no-bus", "--config", config_.string()});
+    command.insert(command.begin(),
+                   {"--mount", "--propagation", "private", "--", "sh", "-c",
+                    "while umount /sys/fs/bpf 2>/dev/null; do :; done; exec \"$@\"", "sh"});
+    daemon_ = std::make_unique<ChildProcess>("/usr/bin/unshare", command, host_.get());
     expect_log("no bpffs at /sys/fs/bpf, and mounting it needs CAP_SYS_ADMIN");
     EXPECT_TRUE(daemon_->logged("running unpinned"));
     expect_applied();
