@@ -213,20 +213,16 @@ void KernelDataplane::take_inventory() {
     }
     const std::vector<uint32_t> earlier = state_->earlier_ids();
     if (adopted_program_ || !earlier.empty()) {
-        for (const InterfaceXdp& interface : interfaces_with_xdp()) {
-            for (const auto& [id, mode] :
-                 {std::pair{interface.native_program, AttachMode::native},
-                  std::pair{interface.generic_program, AttachMode::generic}}) {
-                const bool ours = adopted_program_ && id == program_id_;
-                if (id == 0 || (!ours && !state_->earlier(id))) {
-                    continue;
-                }
-                InheritedPort& entry = port(interface.ifindex);
-                entry.attached = mode;
-                entry.current_program = ours;
-                if (ours) {
-                    attached_[interface.ifindex] = mode;
-                }
+        for (const XdpAttachment& attachment : xdp_attachments()) {
+            const bool ours = adopted_program_ && attachment.program_id == program_id_;
+            if (!ours && !state_->earlier(attachment.program_id)) {
+                continue;
+            }
+            InheritedPort& entry = port(attachment.ifindex);
+            entry.attached = attachment.mode;
+            entry.current_program = ours;
+            if (ours) {
+                attached_[attachment.ifindex] = attachment.mode;
             }
         }
     }
@@ -378,27 +374,24 @@ void KernelDataplane::release_earlier() noexcept {
     if (const std::vector<uint32_t> earlier = state_->earlier_ids(); !earlier.empty()) {
         // An interface that still runs an earlier program exists now, or the
         // kernel has dropped the program with it.
-        std::vector<InterfaceXdp> interfaces;
+        std::vector<XdpAttachment> attachments;
         try {
-            interfaces = interfaces_with_xdp();
+            attachments = xdp_attachments();
         } catch (const std::exception& error) {
             log::warning("list interfaces to detach earlier xconnectds' programs: ", error.what());
         }
-        for (const InterfaceXdp& interface : interfaces) {
-            for (const auto& [id, mode] :
-                 {std::pair{interface.native_program, AttachMode::native},
-                  std::pair{interface.generic_program, AttachMode::generic}}) {
-                const std::optional<int> program = id != 0 ? state_->earlier(id) : std::nullopt;
-                if (!program) {
-                    continue;
-                }
-                if (int rc = detach_if_expected(interface.ifindex, mode, *program); rc != 0) {
-                    log::warning(interface.name, ": detach earlier xconnectd's XDP program id ", id,
-                                 ": bpf_xdp_detach: ", errno_text(-rc));
-                } else {
-                    log::notice(interface.name, ": detached XDP program id ", id,
-                                " of an earlier xconnectd: no pair uses the interface now");
-                }
+        for (const XdpAttachment& attachment : attachments) {
+            const std::optional<int> program = state_->earlier(attachment.program_id);
+            if (!program) {
+                continue;
+            }
+            if (int rc = detach_if_expected(attachment.ifindex, attachment.mode, *program);
+                rc != 0) {
+                log::warning(attachment.name, ": detach earlier xconnectd's XDP program id ",
+                             attachment.program_id, ": bpf_xdp_detach: ", errno_text(-rc));
+            } else {
+                log::notice(attachment.name, ": detached XDP program id ", attachment.program_id,
+                            " of an earlier xconnectd: no pair uses the interface now");
             }
         }
         for (uint32_t id : earlier) {

@@ -299,23 +299,21 @@ unsigned flush_state_directory(const fs::path& directory) {
     }
     unsigned detached = 0;
     if (!programs.empty()) {
-        for (const InterfaceXdp& interface : interfaces_with_xdp()) {
-            for (const auto& [id, mode] :
-                 {std::pair{interface.native_program, AttachMode::native},
-                  std::pair{interface.generic_program, AttachMode::generic}}) {
-                auto program = programs.find(id);
-                if (id == 0 || program == programs.end()) {
-                    continue;  // nothing, or not ours
-                }
-                if (int rc = detach_if_expected(interface.ifindex, mode, program->second.get());
-                    rc != 0) {
-                    throw SystemError(
-                        interface.name + ": detach XDP program id " + std::to_string(id),
-                        "bpf_xdp_detach", -rc);
-                }
-                log::info(interface.name, ": detached xconnect's XDP program id ", id);
-                ++detached;
+        for (const XdpAttachment& attachment : xdp_attachments()) {
+            auto program = programs.find(attachment.program_id);
+            if (program == programs.end()) {
+                continue;  // not ours
             }
+            if (int rc =
+                    detach_if_expected(attachment.ifindex, attachment.mode, program->second.get());
+                rc != 0) {
+                throw SystemError(attachment.name + ": detach XDP program id " +
+                                      std::to_string(attachment.program_id),
+                                  "bpf_xdp_detach", -rc);
+            }
+            log::info(attachment.name, ": detached xconnect's XDP program id ",
+                      attachment.program_id);
+            ++detached;
         }
     }
     bool removed_all = true;

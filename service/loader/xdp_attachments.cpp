@@ -8,8 +8,8 @@
 
 namespace xconnect {
 
-std::vector<InterfaceXdp> interfaces_with_xdp() {
-    std::vector<InterfaceXdp> result;
+std::vector<XdpAttachment> xdp_attachments() {
+    std::vector<XdpAttachment> result;
     std::unique_ptr<struct if_nameindex, decltype(&if_freenameindex)> interfaces(if_nameindex(),
                                                                                  if_freenameindex);
     for (const struct if_nameindex* interface = interfaces.get();
@@ -18,10 +18,12 @@ std::vector<InterfaceXdp> interfaces_with_xdp() {
         if (bpf_xdp_query(static_cast<int>(interface->if_index), 0, &query) != 0) {
             continue;  // gone meanwhile
         }
-        result.push_back({.ifindex = interface->if_index,
-                          .name = interface->if_name,
-                          .native_program = query.drv_prog_id,
-                          .generic_program = query.skb_prog_id});
+        for (const auto& [id, mode] : {std::pair{query.drv_prog_id, AttachMode::native},
+                                       std::pair{query.skb_prog_id, AttachMode::generic}}) {
+            if (id != 0) {
+                result.push_back({interface->if_index, interface->if_name, id, mode});
+            }
+        }
     }
     return result;
 }

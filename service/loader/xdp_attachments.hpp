@@ -11,16 +11,17 @@
 
 namespace xconnect {
 
-struct InterfaceXdp {
+// One XDP program attached to one interface.
+struct XdpAttachment {
     uint32_t ifindex = 0;
     std::string name;
-    uint32_t native_program = 0;  // ids; 0: none
-    uint32_t generic_program = 0;
+    uint32_t program_id = 0;
+    AttachMode mode = AttachMode::native;
 };
 
-// Every interface of this network namespace, with its XDP programs (one
-// netlink query each; an interface gone meanwhile is left out).
-std::vector<InterfaceXdp> interfaces_with_xdp();
+// Every XDP program attached in this network namespace, native and generic
+// (one netlink query per interface; an interface gone meanwhile is left out).
+std::vector<XdpAttachment> xdp_attachments();
 
 // Detaches the program `expected_fd` from `ifindex` if it is the one attached
 // there in `mode` (XDP_FLAGS_REPLACE: a compare-and-swap, never anyone
