@@ -2,7 +2,7 @@
 _xconnectctl() {
     local cur prev verbs options verb i
     cur=${COMP_WORDS[COMP_CWORD]}
-    verbs="list status add remove reload monitor"
+    verbs="list status add remove reload interfaces permissions monitor"
     options="--json --no-legend --no-pager --no-ask-password --help --version"
 
     verb=
@@ -21,8 +21,10 @@ _xconnectctl() {
         "")
             COMPREPLY=($(compgen -W "$verbs" -- "$cur")) ;;
         add)
-            # Any interface, present or to come: those present are offered.
-            COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur")) ;;
+            # Any interface, present or to come: those present in the daemon's
+            # namespace are offered (this one's while it does not answer).
+            COMPREPLY=($(compgen -W "$( (xconnectctl interfaces --no-legend --no-pager 2>/dev/null ||
+                                        ls /sys/class/net 2>/dev/null) | awk '{print $1}')" -- "$cur")) ;;
         remove|status)
             # Interfaces that are in a pair.
             COMPREPLY=($(compgen -W "$(xconnectctl list --no-legend --no-pager 2>/dev/null |

@@ -347,6 +347,89 @@ int reload(Session& session) {
     return exit_ok;
 }
 
+struct Interface {
+    std::string name;
+    uint32_t ifindex;
+    std::string oper_state;
+    std::string kind;
+};
+
+std::vector<Interface> interfaces_of(ManagerClient& manager) {
+    std::vector<Interface> interfaces;
+    for (const auto& link : manager.ListInterfaces()) {  // sorted by name
+        interfaces.push_back({link.get<0>(), link.get<1>(), link.get<2>(), link.get<3>()});
+    }
+    return interfaces;
+}
+
+int interfaces(Session& session) {
+    const Options& options = session.options;
+    ManagerClient& manager = session.manager;
+    std::map<std::string, std::string> pair_of;  // ifname -> "left<->right"
+    for (const auto& pair : manager.ListPairs()) {
+        const std::string label = pair.get<0>() + "<->" + pair.get<1>();
+        pair_of[pair.get<0>()] = label;
+        pair_of[pair.get<1>()] = label;
+    }
+    const std::vector<Interface> links = interfaces_of(manager);
+    auto pair_holding = [&](const std::string& name) {
+        auto found = pair_of.find(name);
+        return found == pair_of.end() ? std::string() : found->second;
+    };
+    if (options.json) {
+        json all = json::array();
+        for (const auto& [name, ifindex, oper_state, kind] : links) {
+            all.push_back({{"name", name},
+                           {"ifindex", ifindex},
+                           {"oper_state", oper_state},
+                           {"kind", kind},
+                           {"pair", pair_holding(name)}});
+        }
+        std::cout << json{{"interfaces", all}}.dump(2) << "\n";
+        return exit_ok;
+    }
+    Pager pager(options.pager);
+    size_t name_width = 4;
+    for (const auto& link : links) {
+        name_width = std::max(name_width, link.name.size());
+    }
+    auto row = [&](const std::string& name, const std::string& ifindex, const std::string& oper,
+                   const std::string& kind, const std::string& pair) {
+        std::cout << std::left << std::setw(static_cast<int>(name_width)) << name << "  "
+                  << std::right << std::setw(7) << ifindex << "  " << std::left << std::setw(14)
+                  << oper << "  " << std::setw(8) << kind << "  " << pair << "\n";
+    };
+    if (options.legend) {
+        row("NAME", "IFINDEX", "STATE", "KIND", "PAIR");
+    }
+    for (const auto& [name, ifindex, oper_state, kind] : links) {
+        row(name, std::to_string(ifindex), oper_state, kind.empty() ? "-" : kind,
+            pair_holding(name));
+    }
+    if (options.legend) {
+        std::cout << "\n"
+                  << links.size() << (links.size() == 1 ? " interface" : " interfaces")
+                  << " in xconnectd's network namespace.\n";
+    }
+    return exit_ok;
+}
+
+int permissions(Session& session) {
+    const std::map<std::string, std::string> permissions = session.manager.GetPermissions();
+    if (session.options.json) {
+        std::cout << json{{"permissions", permissions}}.dump(2) << "\n";
+        return exit_ok;
+    }
+    if (session.options.legend) {
+        std::cout << std::left << std::setw(27) << "ACTION"
+                  << "  PERMISSION\n";
+    }
+    for (const auto& [action, answer] : permissions) {
+        std::cout << std::left << std::setw(27) << action << "  " << answer << "\n";
+    }
+    return exit_ok;
+}
+
 int monitor(Session& session) {
     const Options& options = session.options;
     sdbus::IConnection& connection = session.connection;
@@ -438,6 +521,11 @@ constexpr Verb verbs[] = {
      "remove the pair that holds IFNAME"},
     {"reload", "", 0, 0, "reload takes no arguments", false, reload,
      "re-read the config file and apply it"},
+    {"interfaces", "", 0, 0, "interfaces takes no arguments", false, interfaces,
+     "the interfaces of xconnectd's network namespace: name,\nifindex, state, kind, the pair "
+     "holding each"},
+    {"permissions", "", 0, 0, "permissions takes no arguments", false, permissions,
+     "what polkit allows you: yes, no or auth (after\nauthentication), per action"},
     {"monitor", "", 0, any_count, "", false, monitor,
      "print pairs, then one line per change, until interrupted"},
 };

@@ -87,6 +87,63 @@ void ManagerObject::Reload(sdbus::Result<>&& result) {
                });
 }
 
+void ManagerObject::GetPermissions(sdbus::Result<std::map<std::string, std::string>>&& result) {
+    // Both actions asked at once; the reply goes out when the last verdict is in.
+    struct Answers {
+        sdbus::Result<std::map<std::string, std::string>> result;
+        std::map<std::string, std::string> permissions;
+        std::optional<sdbus::Error> failure;  // a limit hit: no verdict about the caller
+        size_t waiting = 0;
+    };
+    static constexpr const char* actions[] = {manage_pairs_action, reload_action};
+    auto answers =
+        std::make_shared<Answers>(Answers{std::move(result), {}, {}, std::size(actions)});
+    const std::string sender = current_caller(getObject()).sender;
+    for (const char* action : actions) {
+        authorizer_.check(sender, /*allow_interaction=*/false, action,
+                          [answers, action](std::optional<sdbus::Error> refusal) {
+                              if (!refusal) {
+                                  answers->permissions[action] = "yes";
+                              } else if (refusal->getName() == error_name::interaction_required) {
+                                  answers->permissions[action] = "auth";
+                              } else if (refusal->getName() == error_name::limits_exceeded) {
+                                  answers->failure = std::move(refusal);
+                              } else {
+                                  answers->permissions[action] = "no";
+                              }
+                              if (--answers->waiting > 0) {
+                                  return;
+                              }
+                              if (answers->failure) {
+                                  answers->result.returnError(*answers->failure);
+                              } else {
+                                  answers->result.returnResults(answers->permissions);
+                              }
+                          });
+    }
+}
+
+std::vector<sdbus::Struct<std::string, uint32_t, std::string, std::string>>
+ManagerObject::ListInterfaces() {
+    std::vector<sdbus::Struct<std::string, uint32_t, std::string, std::string>> list;
+    for (const LinkInfo& link : engine_.links()) {  // sorted by name
+        list.emplace_back(link.name, link.ifindex, std::string(to_string(link.oper_state)),
+                          link.kind);
+    }
+    return list;
+}
+
+std::vector<sdbus::Struct<sdbus::ObjectPath, uint64_t, uint64_t, uint64_t, uint64_t>>
+ManagerObject::GetAllCounters() {
+    std::vector<sdbus::Struct<sdbus::ObjectPath, uint64_t, uint64_t, uint64_t, uint64_t>> list;
+    for (const auto& [spec, counters] : engine_.all_counters()) {  // sorted by left
+        list.emplace_back(sdbus::ObjectPath(pair_path(spec.left)), counters.left_to_right.packets,
+                          counters.left_to_right.bytes, counters.right_to_left.packets,
+                          counters.right_to_left.bytes);
+    }
+    return list;
+}
+
 std::string ManagerObject::Version() {
     return version;
 }

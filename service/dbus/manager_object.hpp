@@ -6,6 +6,8 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,6 +37,11 @@ class ManagerObject final
     std::vector<sdbus::Struct<std::string, std::string, std::string, sdbus::ObjectPath>> ListPairs()
         override;
     void Reload(sdbus::Result<>&& result) override;
+    void GetPermissions(sdbus::Result<std::map<std::string, std::string>>&& result) override;
+    std::vector<sdbus::Struct<std::string, uint32_t, std::string, std::string>> ListInterfaces()
+        override;
+    std::vector<sdbus::Struct<sdbus::ObjectPath, uint64_t, uint64_t, uint64_t, uint64_t>>
+    GetAllCounters() override;
     std::string Version() override;
     std::string ConfigFile() override;
 

@@ -529,19 +529,29 @@ std::optional<PairStatus> Engine::find_pair(std::string_view ifname) const {
 
 std::optional<PairCounters> Engine::counters(std::string_view ifname) const {
     const Record* record = find_record(ifname);
-    if (record == nullptr) {
-        return std::nullopt;
+    return record ? std::optional(counters_of(*record)) : std::nullopt;
+}
+
+std::vector<PairCountersOf> Engine::all_counters() const {
+    std::vector<PairCountersOf> result;
+    result.reserve(records_.size());
+    for (const auto& [left, record] : records_) {
+        result.push_back({record.status.spec, counters_of(record)});
     }
+    return result;
+}
+
+PairCounters Engine::counters_of(const Record& record) const {
     auto live = [&](const std::optional<Port>& port) {
         return port ? read_counters(port->ifindex) - port->baseline : Counters{};
     };
-    PairCounters result = record->retired;
-    result.left_to_right += live(record->left_port);
-    if (record->status.spec.is_self_pair()) {
+    PairCounters result = record.retired;
+    result.left_to_right += live(record.left_port);
+    if (record.status.spec.is_self_pair()) {
         // One interface: what it reflects is both directions at once.
         result.right_to_left = result.left_to_right;
     } else {
-        result.right_to_left += live(record->right_port);
+        result.right_to_left += live(record.right_port);
     }
     return result;
 }

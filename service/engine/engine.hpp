@@ -46,6 +46,11 @@ struct PairCounters {
     Counters right_to_left;
 };
 
+struct PairCountersOf {
+    PairSpec spec;
+    PairCounters counters;
+};
+
 struct EngineOptions {
     ModePolicy default_mode = ModePolicy::automatic;
 };
@@ -81,6 +86,11 @@ class Engine {
     std::optional<PairStatus> find_pair(std::string_view ifname) const;
     // Frames redirected each way since the pair was created.
     std::optional<PairCounters> counters(std::string_view ifname) const;
+    // Every pair's counters, sorted by left interface name.
+    std::vector<PairCountersOf> all_counters() const;
+    // Every link of the namespace as the netlink front end reported it,
+    // sorted by name: what pairs can be made of.
+    std::vector<LinkInfo> links() const { return links_.sorted_by_name(); }
 
     // Detaches every program and forgets every pair (observers see them removed).
     void shutdown();
@@ -131,6 +141,7 @@ class Engine {
                      const LinkInfo& peer, AttachMode mode);
     void attach_port(const LinkInfo& link, AttachMode mode);
     Counters read_counters(uint32_t ifindex) const noexcept;
+    PairCounters counters_of(const Record& record) const;
     void note_our_program(uint32_t ifindex);
     std::optional<std::string> interference(const std::optional<Port>& port, const LinkInfo* link);
     void release_port(std::optional<Port>& port, Counters& retired) noexcept;

@@ -1,5 +1,7 @@
 #include "link_table.hpp"
 
+#include <algorithm>
+
 namespace xconnect {
 
 void LinkTable::replace_all(const std::vector<LinkInfo>& links) {
@@ -57,6 +59,16 @@ const LinkInfo* LinkTable::find(std::string_view name) const {
 const LinkInfo* LinkTable::find(uint32_t ifindex) const {
     auto link = by_ifindex_.find(ifindex);
     return link == by_ifindex_.end() ? nullptr : &link->second;
+}
+
+std::vector<LinkInfo> LinkTable::sorted_by_name() const {
+    std::vector<LinkInfo> links;
+    links.reserve(by_ifindex_.size());
+    for (const auto& [ifindex, link] : by_ifindex_) {
+        links.push_back(link);
+    }
+    std::ranges::sort(links, std::less<>{}, &LinkInfo::name);
+    return links;
 }
 
 void LinkTable::set_xdp_program(uint32_t ifindex, uint32_t program_id) {

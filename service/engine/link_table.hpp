@@ -37,6 +37,8 @@ class LinkTable {
     void set_xdp_program(uint32_t ifindex, uint32_t program_id);
 
     size_t size() const { return by_ifindex_.size(); }
+    // Every link, sorted by name.
+    std::vector<LinkInfo> sorted_by_name() const;
 
   private:
     void forget_name(const std::string& name, uint32_t ifindex);

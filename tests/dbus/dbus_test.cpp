@@ -201,12 +201,93 @@ TEST_F(BusTest, PolkitDecidesForEveryoneButRoot) {
     EXPECT_EQ(busctl(std::string("call ") + manager + "ListPairs"), "a(ssso) 0\n");
 }
 
+// What a frontend asks before it offers anything: polkit's answer per action
+// for the caller, without interaction.
+TEST_F(BusTest, GetPermissionsSaysWhatPolkitWouldAllowEachCaller) {
+    start_polkit();
+    const std::string granted =
+        "a{ss} 2 \"org.xconnect.manage-pairs\" \"yes\" \"org.xconnect.reload\" \"yes\"\n";
+    EXPECT_EQ(busctl(std::string("call ") + manager + "GetPermissions"), granted);  // root
+    EXPECT_EQ(busctl(std::string("call ") + manager + "GetPermissions", member_.get()), granted);
+    // The action file's auth_admin: allowed after authenticating as an administrator.
+    EXPECT_EQ(busctl(std::string("call ") + manager + "GetPermissions", outsider_.get()),
+              "a{ss} 2 \"org.xconnect.manage-pairs\" \"auth\" \"org.xconnect.reload\" "
+              "\"auth\"\n");
+}
+
+// The picker's list: every link of the daemon's namespace, sorted by name,
+// with what the kernel says of it, as it changes.
+TEST_F(BusTest, ListInterfacesIsTheDaemonsNamespaceAsTheKernelReportsIt) {
+    auto listed = [&] { return busctl(std::string("call ") + manager + "ListInterfaces"); };
+    auto entry = [&](const std::string& name, const std::string& oper, const std::string& kind) {
+        return "\"" + name + "\" " + std::to_string(host_ifindex(name)) + " \"" + oper + "\" \"" +
+               kind + "\"";
+    };
+    const std::string first = listed();
+    EXPECT_EQ(first.rfind("a(suss) ", 0), 0u) << first;
+    // lo is no device of a kind; the test's veths are up. Sorted: lo first.
+    const size_t lo = first.find(entry("lo", "unknown", ""));
+    const size_t one = first.find(entry("xconnect-1", "up", "veth"));
+    const size_t two = first.find(entry("xconnect-2", "up", "veth"));
+    ASSERT_NE(lo, std::string::npos) << first;
+    ASSERT_NE(one, std::string::npos) << first;
+    ASSERT_NE(two, std::string::npos) << first;
+    EXPECT_LT(lo, one);
+    EXPECT_LT(one, two);
+    // Not this process's namespace: a name only the host namespace has.
+    EXPECT_EQ(first.find("\"xc-1\""), std::string::npos) << "a peer's name: " << first;
+
+    // A pair on xconnect-2 logs when the daemon has the kernel's news of it.
+    busctl(std::string("call ") + manager + "AddPair ss xconnect-2 xconnect-3");
+    sh(host_->ip() + "link set xconnect-2 down");
+    ASSERT_NO_THROW(bus_->log().expect_log("xconnect-2<->xconnect-3: xconnect-2 is down"));
+    EXPECT_NE(listed().find(entry("xconnect-2", "down", "veth")), std::string::npos) << listed();
+}
+
+// One call for every pair's counters: the same numbers the properties give.
+TEST_F(BusTest, GetAllCountersGivesEveryPairsCountersInOneCall) {
+    const std::string pair = "/org/xconnect/pair/xconnect_2d1";
+    busctl(std::string("call ") + manager + "AddPair ss xconnect-1 xconnect-2");
+    busctl(std::string("call ") + manager + "AddPair ss zz-later zz-later2");
+    EXPECT_TRUE(reachable(1, "169.254.1.20"));
+    const std::vector<std::string> names = {"LeftToRightPackets", "LeftToRightBytes",
+                                            "RightToLeftPackets", "RightToLeftBytes"};
+    std::vector<uint64_t> before;
+    for (const std::string& name : names) {
+        before.push_back(counter(pair, name));
+    }
+    const std::string all = busctl(std::string("call ") + manager + "GetAllCounters");
+    std::vector<uint64_t> after;
+    for (const std::string& name : names) {
+        after.push_back(counter(pair, name));
+    }
+    const std::string counters = R"re( "([^"]+)" (\d+) (\d+) (\d+) (\d+))re";
+    const std::regex shape(R"re(a\(otttt\) 2)re" + counters + counters + "\n");
+    std::smatch found;
+    ASSERT_TRUE(std::regex_match(all, found, shape)) << all;
+    EXPECT_EQ(found[1], pair);
+    // The peers' own chatter may cross between the reads: in between.
+    for (size_t i = 0; i < names.size(); ++i) {
+        SCOPED_TRACE(names[i]);
+        const uint64_t value = std::stoull(found[2 + i]);
+        EXPECT_GE(value, before[i]);
+        EXPECT_LE(value, after[i]);
+    }
+    EXPECT_GT(std::stoull(found[2]), 0u) << "the ping crossed";
+    EXPECT_EQ(found[6], "/org/xconnect/pair/zz_2dlater");
+    for (size_t i = 7; i <= 10; ++i) {
+        EXPECT_EQ(found[i], "0") << "a pending pair has forwarded nothing";
+    }
+}
+
 TEST_F(BusTest, WithoutPolkitOnlyRootMayChangeThings) {
     const Outcome refused =
         gdbus("org.xconnect.Manager.AddPair xconnect-1 xconnect-2", member_.get());
     expect_error(refused, "org.freedesktop.DBus.Error.AccessDenied");
     EXPECT_NE(refused.output.find("polkit"), std::string::npos) << refused.output;
     EXPECT_EQ(busctl(std::string("call ") + manager + "ListPairs"), "a(ssso) 0\n");
+    EXPECT_EQ(busctl(std::string("call ") + manager + "GetPermissions", member_.get()),
+              "a{ss} 2 \"org.xconnect.manage-pairs\" \"no\" \"org.xconnect.reload\" \"no\"\n");
     EXPECT_EQ(busctl(std::string("call ") + manager + "AddPair ss xconnect-1 xconnect-2"),
               "o \"/org/xconnect/pair/xconnect_2d1\"\n");
 }

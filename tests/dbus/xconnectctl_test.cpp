@@ -159,6 +159,55 @@ TEST_F(XconnectctlTest, PolkitDecidesForUnprivilegedUsers) {
     EXPECT_EQ(ctl("--json list").output.find("xconnect-3"), std::string::npos);
 }
 
+TEST_F(XconnectctlTest, InterfacesListsTheDaemonsNamespaceWithThePairHoldingEach) {
+    ctl("add xconnect-1 xconnect-2");
+    const Outcome table = ctl("interfaces");
+    ASSERT_EQ(table.status, 0) << table.output;
+    std::istringstream lines(table.output);
+    std::string header;
+    std::getline(lines, header);
+    EXPECT_EQ(header.rfind("NAME", 0), 0u) << table.output;
+    for (const char* column : {"IFINDEX", "STATE", "KIND", "PAIR"}) {
+        EXPECT_NE(header.find(column), std::string::npos) << column;
+    }
+    std::map<std::string, std::string> row_of;  // name -> its line
+    for (std::string line; std::getline(lines, line) && !line.empty();) {
+        row_of[line.substr(0, line.find(' '))] = line;
+    }
+    ASSERT_EQ(row_of.count("xconnect-1"), 1u) << table.output;
+    EXPECT_NE(row_of["xconnect-1"].find(" " + std::to_string(host_ifindex("xconnect-1")) + " "),
+              std::string::npos)
+        << row_of["xconnect-1"];
+    EXPECT_NE(row_of["xconnect-1"].find("veth"), std::string::npos);
+    EXPECT_NE(row_of["xconnect-1"].find("xconnect-1<->xconnect-2"), std::string::npos);
+    EXPECT_NE(row_of["xconnect-2"].find("xconnect-1<->xconnect-2"), std::string::npos);
+    EXPECT_EQ(row_of["xconnect-3"].find("<->"), std::string::npos) << "in no pair";
+    EXPECT_EQ(row_of.count("xc-1"), 0u) << "a name of another namespace";
+    EXPECT_NE(table.output.find(" interfaces in xconnectd's network namespace.\n"),
+              std::string::npos)
+        << table.output;
+
+    const std::string document = ctl("--json interfaces", outsider_.get()).output;
+    EXPECT_EQ(
+        json_query(document,
+                   "[(i[\"kind\"], i[\"oper_state\"], i[\"pair\"]) for i in d[\"interfaces\"] "
+                   "if i[\"name\"] == \"xconnect-2\"][0]"),
+        "('veth', 'up', 'xconnect-1<->xconnect-2')\n");
+    EXPECT_EQ(ctl("interfaces extra").status, 2);
+}
+
+TEST_F(XconnectctlTest, PermissionsSaysWhatPolkitAllowsTheCaller) {
+    start_polkit();
+    const Outcome outsider = ctl("permissions", outsider_.get());
+    ASSERT_EQ(outsider.status, 0) << outsider.output;
+    EXPECT_EQ(outsider.output,
+              "ACTION                       PERMISSION\n"
+              "org.xconnect.manage-pairs    auth\n"
+              "org.xconnect.reload          auth\n");
+    EXPECT_EQ(json_query(ctl("--json permissions", member_.get()).output, "d[\"permissions\"]"),
+              "{'org.xconnect.manage-pairs': 'yes', 'org.xconnect.reload': 'yes'}\n");
+}
+
 TEST_F(XconnectctlTest, MonitorSeesPairsComeChangeAndGo) {
     ctl("add xconnect-1 xconnect-2");
     ChildProcess monitor(xconnectctl_.string(), {"monitor"}, nullptr, /*with_stdout=*/true);
