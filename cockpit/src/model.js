@@ -1,7 +1,7 @@
 // What the page shows, worked out from what the daemon says: no DOM, no D-Bus.
 
-export const MANAGE_PAIRS = "org.xconnect.manage-pairs";
-export const RELOAD = "org.xconnect.reload";
+const MANAGE_PAIRS = "org.xconnect.manage-pairs";
+const RELOAD = "org.xconnect.reload";
 
 const POLKIT_GRANT = "administrative access, or membership of a group granted by polkit";
 const TURN_ON_ADMIN = "Turn on administrative access in the top bar.";
@@ -50,14 +50,14 @@ const KNOWN_ERRORS = {
     "org.freedesktop.DBus.Error.NoReply": { title: "xconnectd restarted before it answered", hint: "Try again." },
 };
 
-// A rejected cockpit.dbus call → {key, title, detail}. key is the D-Bus error
-// name, or cockpit's transport problem ("timeout", ...) when there is none.
+// A rejected cockpit.dbus call → {key, title, details: [line...]}. key is the
+// D-Bus error name, or cockpit's transport problem ("timeout", ...) without one.
 export function describeError(error) {
     const key = error.name || error.problem || "unknown";
     const known = KNOWN_ERRORS[error.name];
     if (!known)
-        return { key, title: error.message || key, detail: error.name || "" };
-    return { key, title: known.title, detail: [error.message, known.hint].filter(Boolean).join(" ") };
+        return { key, title: error.message || key, details: error.name ? [error.name] : [] };
+    return { key, title: known.title, details: [error.message, known.hint].filter(Boolean) };
 }
 
 // The daemon refused for want of authorisation: what GetPermissions said may be stale.

@@ -33,7 +33,7 @@ std::string program_name(const std::string& binary, const std::vector<std::strin
 }  // namespace
 
 ChildProcess::ChildProcess(const std::string& binary, const std::vector<std::string>& args,
-                           const Netns* netns, bool with_stdout)
+                           const Netns* netns, bool with_stdout, bool with_stdin)
     : name_(program_name(binary, args)) {
     int pipe_fds[2];
     if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
@@ -41,6 +41,18 @@ ChildProcess::ChildProcess(const std::string& binary, const std::vector<std::str
     }
     UniqueFd read_end(pipe_fds[0]);
     UniqueFd write_end(pipe_fds[1]);
+    // A child blocks once the pipe is full, and the test reads it only when it
+    // looks for a line: a daemon with 1 000 pairs logs 70 KB at once, more than
+    // the default 64 KiB. Best effort: the system's maximum (1 MiB by default).
+    fcntl(write_end.get(), F_SETPIPE_SZ, 1 << 20);
+    UniqueFd input_read_end;
+    if (with_stdin) {
+        if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
+            throw_errno("start " + binary, "pipe2");
+        }
+        input_read_end.reset(pipe_fds[0]);
+        stdin_.reset(pipe_fds[1]);
+    }
     UniqueFd netns_fd;
     if (netns != nullptr) {
         netns_fd.reset(open(netns->path().c_str(), O_RDONLY | O_CLOEXEC));
@@ -67,6 +79,9 @@ ChildProcess::ChildProcess(const std::string& binary, const std::vector<std::str
         dup2(write_end.get(), STDERR_FILENO);
         if (with_stdout) {
             dup2(write_end.get(), STDOUT_FILENO);
+        }
+        if (input_read_end) {
+            dup2(input_read_end.get(), STDIN_FILENO);
         }
         execv(binary.c_str(), argv.data());
         _exit(127);
@@ -104,20 +119,37 @@ bool ChildProcess::read_some(milliseconds timeout) {
 }
 
 std::string ChildProcess::expect_log(const std::string& text, milliseconds timeout) {
+    return expect_line(
+        [&](const std::string& line) { return line.find(text) != std::string::npos; },
+        "\"" + text + "\"", timeout);
+}
+
+std::string ChildProcess::expect_line(const std::function<bool(const std::string&)>& wanted,
+                                      const std::string& what, milliseconds timeout) {
     const auto deadline = steady_clock::now() + timeout;
     for (;;) {
         for (; cursor_ < lines_.size(); ++cursor_) {
-            if (lines_[cursor_].find(text) != std::string::npos) {
+            if (wanted(lines_[cursor_])) {
                 return lines_[cursor_++];
             }
         }
         const auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
-        if (left.count() <= 0 || !read_some(left)) {
-            if (steady_clock::now() >= deadline || daemon_gone()) {
-                throw std::runtime_error(name_ + " never logged \"" + text + "\"; its log:\n" +
-                                         log_text());
-            }
+        if ((left.count() <= 0 || !read_some(left)) &&
+            (steady_clock::now() >= deadline || daemon_gone())) {
+            throw std::runtime_error(name_ + " never printed " + what + "; its output:\n" +
+                                     log_text());
         }
+    }
+}
+
+void ChildProcess::write_line(const std::string& line) {
+    const std::string text = line + "\n";
+    for (size_t written = 0; written < text.size();) {
+        const ssize_t n = write(stdin_.get(), text.data() + written, text.size() - written);
+        if (n < 0) {
+            throw_errno("write to " + name_ + "'s stdin", "write");
+        }
+        written += static_cast<size_t>(n);
     }
 }
 

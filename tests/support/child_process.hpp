@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -17,9 +18,10 @@ namespace xconnect::test {
 class ChildProcess {
   public:
     // Starts `binary args...` inside `netns` (nullptr: this namespace); reads
-    // its stderr, and its stdout too if `with_stdout`.
+    // its stderr, and its stdout too if `with_stdout`; its stdin is a pipe
+    // for write_line() if `with_stdin`.
     ChildProcess(const std::string& binary, const std::vector<std::string>& args,
-                 const Netns* netns, bool with_stdout = false);
+                 const Netns* netns, bool with_stdout = false, bool with_stdin = false);
     ~ChildProcess();  // SIGTERM, then SIGKILL if it does not exit
     ChildProcess(const ChildProcess&) = delete;
     ChildProcess& operator=(const ChildProcess&) = delete;
@@ -32,6 +34,12 @@ class ChildProcess {
     // order; moves past the last of them.
     void expect_logs(std::vector<std::string> texts,
                      std::chrono::milliseconds timeout = std::chrono::seconds(60));
+    // The next line after the previous match for which `wanted` is true.
+    std::string expect_line(const std::function<bool(const std::string&)>& wanted,
+                            const std::string& what,
+                            std::chrono::milliseconds timeout = std::chrono::seconds(20));
+    // Writes `line` and a newline to its stdin (with_stdin only).
+    void write_line(const std::string& line);
     // Whether any line so far (from the start) contains `text`.
     bool logged(const std::string& text);
 
@@ -51,6 +59,7 @@ class ChildProcess {
     pid_t pid_ = -1;
     int exit_status_ = -1;
     UniqueFd stderr_;
+    UniqueFd stdin_;
     std::string partial_;
     std::vector<std::string> lines_;
     size_t cursor_ = 0;

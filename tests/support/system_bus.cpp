@@ -222,8 +222,16 @@ TestUser::~TestUser() {
 }
 
 std::string TestUser::run_as() const {
-    return "setpriv --reuid=" + quote(name_) +
-           " --regid=" + quote(group_.empty() ? name_ : group_) + " --init-groups -- ";
+    std::string prefix = "setpriv";
+    for (const std::string& arg : setpriv_args()) {
+        prefix += " " + quote(arg);
+    }
+    return prefix + " ";
+}
+
+std::vector<std::string> TestUser::setpriv_args() const {
+    return {"--reuid=" + name_, "--regid=" + (group_.empty() ? name_ : group_), "--init-groups",
+            "--"};
 }
 
 }  // namespace xconnect::test

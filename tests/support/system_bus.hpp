@@ -82,6 +82,8 @@ class TestUser {
     const std::string& name() const { return name_; }
     // A command prefix that runs what follows as this user.
     std::string run_as() const;
+    // The same as setpriv's arguments, for ChildProcess("/usr/bin/setpriv", ...).
+    std::vector<std::string> setpriv_args() const;
 
   private:
     std::string name_;
