@@ -154,6 +154,19 @@ TEST_F(PageTest, PairsComeChangeAndGoLiveAndTheViewSurvivesARestart) {
     wait(state_is("xconnect-1", "active"));
     screenshot("cockpit-pairs.png");
 
+    // Reload in the page, of a file that does not parse: the daemon's
+    // refusal, in words, and every pair as it was.
+    config = read_file(config_);
+    replace_by_rename(config_, "links: [\n");
+    ASSERT_NO_THROW(browser_->click("#xc-reload"));
+    wait(query("#xc-alert[data-error-name='org.xconnect.Error.InvalidConfig']") + " !== null");
+    EXPECT_NE(browser_->eval(text_of("#xc-alert")).get<std::string>().find("not applied"),
+              std::string::npos);
+    EXPECT_EQ(browser_->eval(query("#xc-table") + ".dataset.rows"), "2");
+    replace_by_rename(config_, config);
+    ASSERT_NO_THROW(browser_->click("#xc-alert-close"));
+    wait(query("#xc-alert") + " === null");
+
     // The daemon restarts (it keeps forwarding meanwhile): the page sees it
     // go, its next read starts the next one, and the view recovers by
     // itself: the rows are back, and a pair added now shows up live.
