@@ -229,7 +229,8 @@ TEST_F(PageTest, ABusWithoutTheServiceIsShownAsNotInstalled) {
     std::ofstream(directory / "bus.conf")
         << "<busconfig><type>system</type><listen>unix:path=" << (directory / "socket").string()
         << "</listen><auth>EXTERNAL</auth><policy context=\"default\"><allow user=\"*\"/>"
-           "<allow own=\"*\"/><allow send_destination=\"*\"/><allow receive_sender=\"*\"/></policy></busconfig>\n";
+           "<allow own=\"*\"/><allow send_destination=\"*\"/><allow "
+           "receive_sender=\"*\"/></policy></busconfig>\n";
     ChildProcess empty_bus("/usr/bin/dbus-daemon",
                            {"--config-file=" + (directory / "bus.conf").string(), "--nofork",
                             "--nopidfile", "--print-address"},
@@ -240,18 +241,55 @@ TEST_F(PageTest, ABusWithoutTheServiceIsShownAsNotInstalled) {
     EXPECT_EQ(browser_->eval(query("#xc-add") + "?.disabled ?? true"), true);
 }
 
+// A pair the kernel refuses (someone else's XDP program is on an
+// interface): failed, with the daemon's reason.
+TEST_F(PageTest, AFailedPairShowsWhy) {
+    ASSERT_NO_THROW(attach_foreign_xdp_program("xconnect-2"));
+    busctl(std::string("call ") + manager + "AddPair ss xconnect-1 xconnect-2");
+    open();
+    wait(state_is("xconnect-1", "failed"));
+    EXPECT_NE(browser_->eval(text_of(cell("xconnect-1", "state") + " .xc-error"))
+                  .get<std::string>()
+                  .find("is already attached by someone else"),
+              std::string::npos);
+}
+
+// Counters do not signal, so the page reads them: only while it is seen.
+TEST_F(PageTest, CountersAreReadOnlyWhileThePageIsVisible) {
+    busctl(std::string("call ") + manager + "AddPair ss xconnect-1 xconnect-2");
+    open();
+    const std::string refreshes = "Number(" + query("#xc-table") + ".dataset.counterRefreshes)";
+    wait(refreshes + " >= 1");
+    // What a browser does for a background tab: document.hidden, then the event.
+    browser_->eval(
+        "Object.defineProperty(document, 'hidden', {configurable: true, get: () => true}); "
+        "document.dispatchEvent(new Event('visibilitychange')); true");
+    const std::string pause = "new Promise(done => setTimeout(() => done(true), ";
+    browser_->eval(pause + "1000))");  // a read already on its way lands
+    const auto hidden_at = browser_->eval(refreshes).get<int>();
+    // Three poll intervals (2 s each) with no read.
+    browser_->eval(pause + "6000))");
+    EXPECT_EQ(browser_->eval(refreshes).get<int>(), hidden_at);
+    browser_->eval(
+        "Object.defineProperty(document, 'hidden', {configurable: true, get: () => false}); "
+        "document.dispatchEvent(new Event('visibilitychange')); true");
+    wait(refreshes + " > " + std::to_string(hidden_at));
+}
+
 // The shell lists the page in its menu, and shows it in its frame.
 TEST_F(PageTest, CockpitsMenuHasCrossConnects) {
     busctl(std::string("call ") + manager + "AddPair ss xconnect-1 xconnect-2");
     busctl(std::string("call ") + manager + "AddPair ss xconnect-3 xconnect-later");
     ws_ = std::make_unique<CockpitWs>(*page_, bus_->address(), nullptr);
     browser_ = std::make_unique<Browser>(ws_->shell_url());
-    wait("[...document.querySelectorAll('nav a')].some(a => a.textContent.trim() === "
-         "'Cross-connects')");
+    wait(
+        "[...document.querySelectorAll('nav a')].some(a => a.textContent.trim() === "
+        "'Cross-connects')");
     const std::string frame =
         "document.querySelector('iframe[name=\"cockpit1:localhost/xconnect\"]')";
-    wait(frame + "?.contentDocument?.querySelectorAll('tr.xc-pair td[data-col=l2r-packets]')[1]"
-                 "?.textContent === '0'");
+    wait(frame +
+         "?.contentDocument?.querySelectorAll('tr.xc-pair td[data-col=l2r-packets]')[1]"
+         "?.textContent === '0'");
     screenshot("cockpit-shell.png");
 }
 

@@ -10,12 +10,16 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
+#include <linux/if_link.h>
 #include <net/if.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -118,6 +122,26 @@ class DaemonTest : public testing::Test {
     }
     bool unreachable(int from, const std::string& address) {
         return test::unreachable(*peers_[from - 1], address);
+    }
+
+    // Someone else's program attached to a host interface in generic mode,
+    // the legacy way (replacing whatever is attached): its id. The attachment
+    // keeps the program loaded.
+    uint32_t attach_foreign_xdp_program(const std::string& ifname) {
+        const UniqueFd program = load_foreign_xdp_program();
+        if (!program) {
+            throw std::runtime_error("load a foreign XDP program: bpf_prog_load failed");
+        }
+        {
+            NetnsScope inside(*host_);
+            const int error = bpf_xdp_attach(static_cast<int>(if_nametoindex(ifname.c_str())),
+                                             program.get(), XDP_FLAGS_SKB_MODE, nullptr);
+            if (error != 0) {
+                throw std::runtime_error("attach a foreign XDP program to " + ifname + ": " +
+                                         std::strerror(-error));
+            }
+        }
+        return xdp_program_on(ifname);
     }
 
     // Id of the XDP program attached to a host interface, 0 for none.

@@ -2,10 +2,8 @@
 // network namespaces, driven through its config file and signals, checked
 // with ping, raw frames and what the kernel reports.
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <linux/if_link.h>
 #include <net/if.h>
 #include <signal.h>
 #include <unistd.h>
@@ -107,15 +105,8 @@ TEST_F(DaemonTest, TapOfAVmForwardsBothWaysWithAVeth) {
 
 TEST_F(DaemonTest, ForeignXdpProgramIsLeftAloneAndThePairFails) {
     // Someone else's program, attached the legacy way.
-    UniqueFd foreign = load_foreign_xdp_program();
-    ASSERT_TRUE(foreign) << "bpf_prog_load";
-    {
-        NetnsScope inside(*host_);
-        ASSERT_EQ(bpf_xdp_attach(static_cast<int>(if_nametoindex("xconnect-2")), foreign.get(),
-                                 XDP_FLAGS_SKB_MODE, nullptr),
-                  0);
-    }
-    const uint32_t foreign_id = xdp_program_on("xconnect-2");
+    uint32_t foreign_id = 0;
+    ASSERT_NO_THROW(foreign_id = attach_foreign_xdp_program("xconnect-2"));
     ASSERT_NE(foreign_id, 0u);
 
     start_daemon("links:\n  xconnect-1: xconnect-2\n  xconnect-3: xconnect-3\n");

@@ -1,9 +1,7 @@
 // Pairs follow their interfaces: xconnectd reacts to rtnetlink link events by
 // itself, with nobody touching the config file.
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <gtest/gtest.h>
-#include <linux/if_link.h>
 #include <signal.h>
 
 #include <fstream>
@@ -217,16 +215,9 @@ TEST_F(InterferenceTest, OurProgramRemovedBySomeoneElseIsReportedNotFought) {
 }
 
 TEST_F(InterferenceTest, ForeignProgramReplacingOursIsReportedAndLeftRunning) {
-    UniqueFd foreign = load_foreign_xdp_program();
-    ASSERT_TRUE(foreign);
-    {
-        NetnsScope inside(*host_);
-        // Without UPDATE_IF_NOEXIST: replaces whatever is attached (ours).
-        ASSERT_EQ(bpf_xdp_attach(static_cast<int>(if_nametoindex("xconnect-1")), foreign.get(),
-                                 XDP_FLAGS_SKB_MODE, nullptr),
-                  0);
-    }
-    const uint32_t foreign_id = xdp_program_on("xconnect-1");
+    // Replaces whatever is attached (ours), as someone else would.
+    uint32_t foreign_id = 0;
+    ASSERT_NO_THROW(foreign_id = attach_foreign_xdp_program("xconnect-1"));
     expect_log(
         "xconnect-1<->xconnect-2: failed: xconnect-1: our XDP program was replaced by "
         "program id " +

@@ -4,7 +4,6 @@
 // streams numbered frames across a pair it does not touch and counts them.
 #include <bpf/bpf.h>
 #include <gtest/gtest.h>
-#include <linux/if_link.h>
 #include <net/if.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -317,15 +316,8 @@ TEST_F(RestartTest, FlushLeavesNothingAttachedOrPinnedAndNoOneElsesProgramTouche
     replace_by_rename(config_, "links: {}\n");
     // Someone else's program on an interface of the same namespace.
     sh(host_->ip() + "link add name foreign-xdp type veth peer name foreign-peer");
-    UniqueFd foreign = load_foreign_xdp_program();
-    ASSERT_TRUE(foreign);
-    {
-        NetnsScope inside(*host_);
-        ASSERT_EQ(bpf_xdp_attach(static_cast<int>(if_nametoindex("foreign-xdp")), foreign.get(),
-                                 XDP_FLAGS_SKB_MODE, nullptr),
-                  0);
-    }
-    const uint32_t foreign_id = xdp_program_on("foreign-xdp");
+    uint32_t foreign_id = 0;
+    ASSERT_NO_THROW(foreign_id = attach_foreign_xdp_program("foreign-xdp"));
 
     ChildProcess flush(XCONNECTD_PATH, {"--flush", "--state-dir", state_dir_.string()},
                        host_.get());
