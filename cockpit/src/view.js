@@ -85,6 +85,7 @@ export class PairTable {
         this.loaded = false;
         this.canManage = false;
         this.counters = new Map();
+        this.counterRequests = 0;
         this.counterRefreshes = 0;
         this.body.addEventListener("click", event => {
             const button = event.target.closest("button.xc-remove");
@@ -113,6 +114,12 @@ export class PairTable {
         this.canManage = allowed;
         for (const row of this.rows.values())
             row.remove.disabled = !allowed;
+    }
+
+    // One more GetAllCounters on its way (#xc-table[data-counter-requests]).
+    countRequest() {
+        this.counterRequests += 1;
+        this.table.dataset.counterRequests = this.counterRequests;
     }
 
     // counters: Map(path → CounterHistory entry). Written at once: one reply
@@ -165,6 +172,14 @@ export class PairTable {
             this.rows.delete(path);
             return false;
         }
+        // The path comes from the left name: a reload or a restart may put
+        // another pair (same left, another right) on a row's path.
+        if (row && (row.left !== pair.Left || row.right !== pair.Right)) {
+            const replacement = this.createRow(path, pair);
+            row.tr.replaceWith(replacement.tr);
+            row = replacement;
+            this.rows.set(path, row);
+        }
         const added = !row;
         if (added) {
             row = this.createRow(path, pair);
@@ -187,7 +202,7 @@ export class PairTable {
             td.dataset.col = column;
             cells[column] = td;
         }
-        // Left and Right are constant for a pair's life.
+        // Left and Right are constant for a pair's life (a row's, see renderPair).
         cells.left.textContent = pair.Left;
         cells.right.textContent = pair.Right;
         const label = element("span", "pf-c-label xc-state");
@@ -206,7 +221,8 @@ export class PairTable {
         actions.append(remove);
         tr.append(...Object.values(cells), actions);
 
-        const row = { tr, cells, label, labelText, note, error, remove, left: pair.Left, state: null };
+        const row = { tr, cells, label, labelText, note, error, remove, left: pair.Left, right: pair.Right,
+                      state: null };
         this.showRowCounters(row, this.counters.get(path));
         return row;
     }
@@ -359,16 +375,21 @@ export class AddDialog {
         byId("xc-add-cancel").addEventListener("click", () => this.dialog.close());
     }
 
+    // Returns a token for offer(): a reply meant for an earlier opening is dropped.
     open() {
+        this.opening = (this.opening ?? 0) + 1;
         this.form.reset();
         this.choices.replaceChildren();
         this.showError(null);
         this.updateConfirm();
         this.dialog.showModal();
+        return this.opening;
     }
 
     // interfaces: ListInterfaces' a(suss) (name, ifindex, operstate, kind).
-    offer(interfaces) {
+    offer(opening, interfaces) {
+        if (opening !== this.opening || !this.dialog.open)
+            return;
         this.choices.replaceChildren(...interfaces.map(([name, , operState, kind]) => {
             const option = document.createElement("option");
             option.value = name;

@@ -19,9 +19,12 @@ const COUNTER_INTERVAL_MS = 2000;
 // generation it first saw.
 let calls = null;
 let owner; // undefined until the first "owner" event of `calls`
+let viewOwner; // the daemon whose objects the pairs view holds, once known
 let shown = null; // { client, proxies } in the table
 let coming = null; // the same, until its first GetManagedObjects is in
 let permissionRequests = 0;
+let permissionsUnknown = false; // the last GetPermissions failed
+const OFFER_EVERYTHING = { "org.xconnect.manage-pairs": "yes", "org.xconnect.reload": "yes" };
 let countersInFlight = false;
 let lastPollError = null;
 const counterHistory = new CounterHistory();
@@ -32,11 +35,16 @@ const controls = new Controls(table, { onAdd: openAddDialog, onReload: reload })
 const addDialog = new AddDialog(addPair);
 const removeDialog = new RemoveDialog();
 
+// Longer than the daemon's own wait for polkit (25 s without interaction).
+const CALL_TIMEOUT_MS = 30000;
+
 function callManager(method, args, signature) {
-    // flags "": no interactive authorisation (cockpit's default), for which the
-    // daemon would wait on a polkit agent that Cockpit does not provide; type:
-    // no introspection round trip before the first call.
-    return Promise.resolve(calls.call(MANAGER_PATH, MANAGER, method, args, { type: signature, flags: "" }));
+    // flags "": Cockpit 287's bridge makes a call interactive unless told
+    // otherwise, and the daemon would then wait for a polkit agent; type: no
+    // introspection round trip before the first call; timeout: a daemon that
+    // hangs must not hold the counter poll (one call at a time) for ever.
+    return Promise.resolve(calls.call(MANAGER_PATH, MANAGER, method, args,
+                                      { type: signature, flags: "", timeout: CALL_TIMEOUT_MS }));
 }
 
 function reportError(error) {
@@ -53,6 +61,7 @@ function connect() {
     calls = null; // so that its close event is not taken for the service's
     previous?.close();
     owner = undefined;
+    viewOwner = undefined;
     controls.allow(null);
     banner.show("connecting");
     const client = cockpit.dbus(SERVICE, CLIENT_OPTIONS);
@@ -63,21 +72,25 @@ function connect() {
     });
     client.addEventListener("close", (event, detail) => {
         if (client === calls)
-            serviceClosed(detail);
+            serviceClosed(client, detail);
     });
     watchPairs();
 }
 
 function ownerChanged(name) {
-    const cameBack = owner === null && name !== null;
+    // Another daemon than the one the pairs view began with (after a
+    // restart, or a replacement without a gap): a new view.
+    const another = Boolean(name) && viewOwner !== undefined && name !== viewOwner;
     owner = name;
+    if (name)
+        viewOwner = name;
     banner.showOwner(name);
     if (!name) {
         banner.show("stopped");
         return;
     }
     banner.show("running");
-    if (cameBack)
+    if (another)
         watchPairs();
     refreshPermissions();
     pollCounters();
@@ -85,13 +98,16 @@ function ownerChanged(name) {
 
 // The bridge closes a client with "not-found" when the name never appeared:
 // nothing on the bus provides it, or its activation failed.
-async function serviceClosed({ problem, message }) {
+async function serviceClosed(client, { problem, message }) {
     controls.allow(null);
     if (problem !== "not-found") {
         banner.show("failed", message || cockpit.message(problem));
         return;
     }
-    if (await isActivatable())
+    const activatable = await isActivatable();
+    if (client !== calls)
+        return; // a Retry meanwhile: its own events say how it went
+    if (activatable)
         banner.show("failed", "It is installed, but did not start.");
     else
         banner.show("not-installed");
@@ -137,11 +153,20 @@ function watchPairs() {
 
 async function refreshPermissions() {
     const request = ++permissionRequests;
+    permissionsUnknown = false;
     try {
         const [answer] = await callManager("GetPermissions", [], "");
         if (request === permissionRequests)
             controls.allow(interpretPermissions(answer));
     } catch (error) {
+        if (request !== permissionRequests)
+            return;
+        if (error.name === "org.freedesktop.DBus.Error.UnknownMethod") {
+            // A daemon older than the page: polkit decides when a change is asked for.
+            controls.allow(interpretPermissions(OFFER_EVERYTHING));
+            return;
+        }
+        permissionsUnknown = true; // asked again with the next counter read
         reportError(error);
     }
 }
@@ -152,7 +177,10 @@ async function pollCounters() {
     const reachable = banner.state === "running" || banner.state === "stopped";
     if (cockpit.hidden || countersInFlight || !reachable)
         return;
+    if (permissionsUnknown && banner.state === "running")
+        refreshPermissions();
     countersInFlight = true;
+    table.countRequest();
     try {
         const [entries] = await callManager("GetAllCounters", [], "");
         table.showCounters(counterHistory.record(entries, performance.now()));
@@ -187,12 +215,12 @@ function pollFailed(error) {
 }
 
 async function openAddDialog() {
-    addDialog.open();
+    const opening = addDialog.open();
     try {
         const [interfaces] = await callManager("ListInterfaces", [], "");
-        addDialog.offer(interfaces);
+        addDialog.offer(opening, interfaces);
     } catch (error) {
-        reportError(error);
+        addDialog.showError(error); // the modal dialog covers the page's alert
     }
 }
 

@@ -127,6 +127,11 @@ std::vector<sdbus::Struct<std::string, uint32_t, std::string, std::string>>
 ManagerObject::ListInterfaces() {
     std::vector<sdbus::Struct<std::string, uint32_t, std::string, std::string>> list;
     for (const LinkInfo& link : engine_.links()) {  // sorted by name
+        // The kernel allows names no pair can hold (and D-Bus cannot carry,
+        // if not UTF-8): a picker has no use for them.
+        if (invalid_interface_name_reason(link.name)) {
+            continue;
+        }
         list.emplace_back(link.name, link.ifindex, std::string(to_string(link.oper_state)),
                           link.kind);
     }

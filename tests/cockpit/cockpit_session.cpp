@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <stdexcept>
+#include <thread>
 
 #include "common/error.hpp"
 #include "common/unique_fd.hpp"
@@ -85,6 +86,29 @@ CockpitWs::CockpitWs(const PageInstall& page, const std::string& bus_address, co
     }
     process_ = std::make_unique<ChildProcess>("/usr/bin/setsid", args, nullptr,
                                               /*with_stdout=*/true);
+    wait_until_listening();
+}
+
+// cockpit-ws says nothing when it listens: connect until it accepts, so the
+// browser's first request cannot be refused.
+void CockpitWs::wait_until_listening() {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(port_);
+    for (;;) {
+        UniqueFd probe(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        if (connect(probe.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+            return;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            throw std::runtime_error(
+                "cockpit-ws never listened on 127.0.0.1:" + std::to_string(port_) +
+                "; its output:\n" + process_->log_text());
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
 }
 
 CockpitWs::~CockpitWs() {
@@ -132,7 +156,9 @@ Browser::~Browser() {
 json Browser::command(json request, std::chrono::seconds timeout) {
     const std::string sent = request.dump();
     driver_->write_line(sent);
-    return answer(sent.substr(0, 200), timeout + std::chrono::seconds(10));
+    // The driver's own limit comes first: a command's last CDP round trip may
+    // take up to its 30 s beyond it.
+    return answer(sent.substr(0, 200), timeout + std::chrono::seconds(45));
 }
 
 json Browser::answer(const std::string& to, std::chrono::seconds timeout) {

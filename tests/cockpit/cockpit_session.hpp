@@ -51,6 +51,8 @@ class CockpitWs {
     ChildProcess& log() { return *process_; }
 
   private:
+    void wait_until_listening();
+
     std::filesystem::path home_;  // HOME and XDG_RUNTIME_DIR, the user's own
     uint16_t port_ = 0;
     std::unique_ptr<ChildProcess> process_;

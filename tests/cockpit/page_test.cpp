@@ -44,17 +44,26 @@ class PageTest : public BusTest {
         page_ = std::make_unique<PageInstall>(XCONNECT_COCKPIT_STAGE);
     }
     void TearDown() override {
-        if (browser_) {
-            // Everything the page logged as an error, in every test.
-            EXPECT_EQ(browser_->errors(), nlohmann::json::array());
-            if (HasFailure() && ws_) {
-                std::cerr << "cockpit-ws and its bridge:\n" << ws_->log().log_text();
-            }
+        expect_no_page_errors();
+        if (HasFailure() && ws_) {
+            std::cerr << "cockpit-ws and its bridge:\n" << ws_->log().log_text();
         }
         browser_.reset();
         ws_.reset();
         page_.reset();
         BusTest::TearDown();
+    }
+
+    // Everything the page logged as an error, in every test.
+    void expect_no_page_errors() {
+        if (!browser_) {
+            return;
+        }
+        try {
+            EXPECT_EQ(browser_->errors(), nlohmann::json::array());
+        } catch (const std::exception& error) {
+            ADD_FAILURE() << "no answer about the page's errors: " << error.what();
+        }
     }
 
     // Opens the page alone, with cockpit-ws and its bridge running as `user`
@@ -63,7 +72,8 @@ class PageTest : public BusTest {
         ws_ = std::make_unique<CockpitWs>(
             *page_, bus_address.empty() ? bus_->address() : bus_address, user);
         browser_ = std::make_unique<Browser>(ws_->page_url());
-        ASSERT_NO_THROW(browser_->wait(query("#xc-status") + " !== null"));
+        // Past "connecting": the page's first call is answered, or refused.
+        ASSERT_NO_THROW(browser_->wait(query("#xc-status") + "?.dataset.state !== 'connecting'"));
     }
     void wait(const std::string& expression) { ASSERT_NO_THROW(browser_->wait(expression)); }
     // A packet cell's number, once the first counter reply is in.
@@ -238,7 +248,11 @@ TEST_F(PageTest, ABusWithoutTheServiceIsShownAsNotInstalled) {
     ASSERT_NO_THROW(empty_bus.expect_log("unix:path="));
     open(nullptr, "unix:path=" + (directory / "socket").string());
     wait(query("#xc-status[data-state=not-installed]") + " !== null");
-    EXPECT_EQ(browser_->eval(query("#xc-add") + "?.disabled ?? true"), true);
+    EXPECT_EQ(browser_->eval(query("#xc-retry") + ".hidden"), false);
+    // Before this bus goes: what the page logged while it was there.
+    expect_no_page_errors();
+    browser_.reset();
+    ws_.reset();
 }
 
 // A pair the kernel refuses (someone else's XDP program is on an
@@ -258,22 +272,25 @@ TEST_F(PageTest, AFailedPairShowsWhy) {
 TEST_F(PageTest, CountersAreReadOnlyWhileThePageIsVisible) {
     busctl(std::string("call ") + manager + "AddPair ss xconnect-1 xconnect-2");
     open();
+    // Calls sent, counted before each is: one on its way when the page is
+    // hidden is counted already.
+    const std::string requests = "Number(" + query("#xc-table") + ".dataset.counterRequests)";
     const std::string refreshes = "Number(" + query("#xc-table") + ".dataset.counterRefreshes)";
-    wait(refreshes + " >= 1");
     // What a browser does for a background tab: document.hidden, then the event.
-    browser_->eval(
-        "Object.defineProperty(document, 'hidden', {configurable: true, get: () => true}); "
-        "document.dispatchEvent(new Event('visibilitychange')); true");
-    const std::string pause = "new Promise(done => setTimeout(() => done(true), ";
-    browser_->eval(pause + "1000))");  // a read already on its way lands
-    const auto hidden_at = browser_->eval(refreshes).get<int>();
-    // Three poll intervals (2 s each) with no read.
-    browser_->eval(pause + "6000))");
-    EXPECT_EQ(browser_->eval(refreshes).get<int>(), hidden_at);
-    browser_->eval(
-        "Object.defineProperty(document, 'hidden', {configurable: true, get: () => false}); "
-        "document.dispatchEvent(new Event('visibilitychange')); true");
-    wait(refreshes + " > " + std::to_string(hidden_at));
+    auto set_hidden = [&](bool hidden) {
+        return "Object.defineProperty(document, 'hidden', {configurable: true, get: () => " +
+               std::string(hidden ? "true" : "false") +
+               "}); document.dispatchEvent(new Event('visibilitychange')); ";
+    };
+    wait(refreshes + " >= 1");
+    const int hidden_at = browser_->eval(set_hidden(true) + requests).get<int>();
+    // Three poll intervals (2 s each) with no call.
+    browser_->eval("new Promise(done => setTimeout(() => done(true), 6000))");
+    EXPECT_EQ(browser_->eval(requests).get<int>(), hidden_at);
+    // Shown again: read at once, and answered.
+    const int refreshed = browser_->eval(set_hidden(false) + refreshes).get<int>();
+    wait(requests + " > " + std::to_string(hidden_at) + " && " + refreshes + " > " +
+         std::to_string(refreshed));
 }
 
 // The shell lists the page in its menu, and shows it in its frame.

@@ -234,14 +234,21 @@ TEST_F(BusTest, ListInterfacesIsTheDaemonsNamespaceAsTheKernelReportsIt) {
     ASSERT_NE(two, std::string::npos) << first;
     EXPECT_LT(lo, one);
     EXPECT_LT(one, two);
-    // Not this process's namespace: a name only the host namespace has.
+    // Only the daemon's namespace: xc-1 is in a peer's.
     EXPECT_EQ(first.find("\"xc-1\""), std::string::npos) << "a peer's name: " << first;
 
+    // Names the kernel allows and no pair can hold (not UTF-8; a control
+    // character) are left out, and the rest is still listed.
+    sh(host_->ip() +
+       "link add name \"$(printf 'xc\\377')\" type veth peer name \"$(printf 'xc\\033')\"");
     // A pair on xconnect-2 logs when the daemon has the kernel's news of it.
     busctl(std::string("call ") + manager + "AddPair ss xconnect-2 xconnect-3");
     sh(host_->ip() + "link set xconnect-2 down");
     ASSERT_NO_THROW(bus_->log().expect_log("xconnect-2<->xconnect-3: xconnect-2 is down"));
-    EXPECT_NE(listed().find(entry("xconnect-2", "down", "veth")), std::string::npos) << listed();
+    const std::string last = listed();
+    EXPECT_NE(last.find(entry("xconnect-2", "down", "veth")), std::string::npos) << last;
+    // "a(suss) N ...": the same N as before the two were added.
+    EXPECT_EQ(std::stoi(last.substr(8)), std::stoi(first.substr(8))) << last;
 }
 
 // One call for every pair's counters: the same numbers the properties give.

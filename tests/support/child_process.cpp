@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <stdexcept>
 
@@ -146,6 +147,9 @@ void ChildProcess::write_line(const std::string& line) {
     const std::string text = line + "\n";
     for (size_t written = 0; written < text.size();) {
         const ssize_t n = write(stdin_.get(), text.data() + written, text.size() - written);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
         if (n < 0) {
             throw_errno("write to " + name_ + "'s stdin", "write");
         }
