@@ -16,6 +16,8 @@ xconnect_pkg_dir(DBUS_SYSTEM_SERVICES_DIR dbus-1 system_bus_services_dir
                  ${CMAKE_INSTALL_FULL_DATADIR}/dbus-1/system-services)
 xconnect_pkg_dir(SYSTEMD_SYSTEM_UNIT_DIR systemd systemdsystemunitdir
                  ${CMAKE_INSTALL_PREFIX}/lib/systemd/system)
+xconnect_pkg_dir(SYSUSERS_DIR systemd sysusersdir ${CMAKE_INSTALL_PREFIX}/lib/sysusers.d)
+xconnect_pkg_dir(TMPFILES_DIR systemd tmpfilesdir ${CMAKE_INSTALL_PREFIX}/lib/tmpfiles.d)
 xconnect_pkg_dir(POLKIT_ACTIONS_DIR polkit-gobject-1 policydir
                  ${CMAKE_INSTALL_FULL_DATADIR}/polkit-1/actions)
 
@@ -34,4 +36,10 @@ install(FILES ${PROJECT_SOURCE_DIR}/dbus/org.xconnect.Manager.xml
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/polkit/50-xconnect-netadmin.rules.example
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
-install(DIRECTORY DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/xconnect)
+# User xconnect, and its /etc/xconnect (the path the unit names, whatever the
+# prefix): systemd-sysusers and systemd-tmpfiles create them at boot, or
+# the package's postinst at install.
+install(FILES ${PROJECT_SOURCE_DIR}/systemd/xconnect.sysusers DESTINATION ${SYSUSERS_DIR}
+        RENAME xconnect.conf)
+install(FILES ${PROJECT_SOURCE_DIR}/systemd/xconnect.tmpfiles DESTINATION ${TMPFILES_DIR}
+        RENAME xconnect.conf)
