@@ -1,0 +1,39 @@
+#!/bin/sh
+# Runs a program the way xconnectd.service runs xconnectd, where no systemd
+# does (private test buses, the package's install test):
+#  - the unit's ExecStartPre=+: bpffs mounted at /sys/fs/bpf, and
+#    /sys/fs/bpf/xconnect owned by USER;
+#  - in a mount namespace of its own, TemporaryFileSystem=/sys/fs/bpf:mode=0755
+#    and BindPaths=/sys/fs/bpf/xconnect: an empty tmpfs with the real
+#    directory bound on top, so USER reaches it and pins land in the host's
+#    bpffs;
+#  - User=USER, NoNewPrivileges=yes and exactly the capabilities CAPS
+#    (setpriv's spelling: +bpf,+net_admin) as AmbientCapabilities= and
+#    CapabilityBoundingSet=.
+# USER root keeps the host's view, as a unit without User= would.
+# usage: unit-sandbox.sh USER CAPS PROGRAM [ARGUMENT...]
+set -eu
+[ $# -ge 3 ] || { echo "usage: $0 USER CAPS PROGRAM [ARGUMENT...]" >&2; exit 2; }
+user=$1 caps=$2
+shift 2
+mountpoint -q /sys/fs/bpf || mount -t bpf -o mode=0700 bpf /sys/fs/bpf
+if [ "$user" = root ]; then
+  exec setpriv --no-new-privs --inh-caps="-all,$caps" --ambient-caps="-all,$caps" \
+    --bounding-set="-all,$caps" -- "$@"
+fi
+mkdir -p /sys/fs/bpf/xconnect
+chown -R "$user:" /sys/fs/bpf/xconnect
+# The step inside the namespace: the directory is held by a bind mount while
+# the tmpfs covers /sys/fs/bpf, then moved into place.
+exec unshare --mount --propagation private -- /bin/sh -eu -c '
+  user=$1 caps=$2
+  shift 2
+  held=$(mktemp -d)
+  mount --bind /sys/fs/bpf/xconnect "$held"
+  mount -t tmpfs -o mode=0755 tmpfs /sys/fs/bpf
+  mkdir /sys/fs/bpf/xconnect
+  mount --move "$held" /sys/fs/bpf/xconnect
+  rmdir "$held"
+  exec setpriv --reuid="$user" --regid="$(id -g "$user")" --init-groups --no-new-privs \
+    --inh-caps="-all,$caps" --ambient-caps="-all,$caps" --bounding-set="-all,$caps" -- "$@"
+' unit-sandbox "$user" "$caps" "$@"
