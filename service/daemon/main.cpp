@@ -1,12 +1,43 @@
+#include <pwd.h>
+#include <unistd.h>
+
 #include <boost/asio/io_context.hpp>
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <stdexcept>
+#include <string>
 
 #include "common/log.hpp"
+#include "contract/version.hpp"
 #include "daemon.hpp"
+#include "loader/capabilities.hpp"
 #include "loader/pinned_state.hpp"
 #include "options.hpp"
+
+namespace {
+
+// "xconnect (uid 996)".
+std::string this_user() {
+    const uid_t uid = ::geteuid();
+    const passwd* entry = ::getpwuid(uid);
+    return (entry ? std::string(entry->pw_name) + " " : std::string()) + "(uid " +
+           std::to_string(uid) + ")";
+}
+
+// Says who runs and with which capabilities, and refuses to start without
+// one the dataplane needs, naming it.
+void check_capabilities() {
+    const auto capabilities = xconnect::CapabilitySet::effective();
+    xconnect::log::info("xconnectd ", xconnect::version, ": running as user ", this_user(),
+                        " with ", capabilities.text());
+    if (const auto missing =
+            xconnect::missing_capability(capabilities, xconnect::dataplane_capabilities())) {
+        throw std::runtime_error(*missing);
+    }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     using namespace xconnect;
@@ -27,6 +58,7 @@ int main(int argc, char** argv) {
     // dataplane's keeper with it.
     std::signal(SIGPIPE, SIG_IGN);
     try {
+        check_capabilities();
         if (command_line.flush) {
             const unsigned detached =
                 command_line.all_namespaces

@@ -36,9 +36,28 @@ bool on_bpffs(const fs::path& path) {
     return statfs(path.c_str(), &filesystem) == 0 && filesystem.f_type == BPF_FS_MAGIC;
 }
 
-// The nearest existing ancestor of `path` (or `path` itself).
-fs::path existing_part(fs::path path) {
-    while (!path.empty() && path != path.root_path() && !fs::exists(path)) {
+// What to do about EACCES in the state directory, which only a daemon that
+// is not root meets.
+std::string unless_denied(int error) {
+    return error == EACCES || error == EPERM
+               ? " (xconnectd.service gives user xconnect its own /sys/fs/bpf/xconnect: a "
+                 "0700 bpffs cannot be entered otherwise, and pins another user made must be "
+                 "chown'ed, as its ExecStartPre= does)"
+               : "";
+}
+
+// The nearest existing ancestor of `path` (or `path` itself). Throws
+// SystemError for a part this process may not look at.
+fs::path existing_part(const fs::path& directory) {
+    fs::path path = directory;
+    struct stat status {};
+    while (!path.empty() && path != path.root_path() && ::stat(path.c_str(), &status) != 0) {
+        const int error = errno;
+        if (error != ENOENT) {
+            throw SystemError(
+                "reach the state directory " + directory.string() + unless_denied(error),
+                "stat " + path.string(), error);
+        }
         path = path.parent_path();
     }
     return path;
@@ -83,6 +102,12 @@ void open_pinned_programs(const fs::path& directory, Found found) {
             continue;
         }
         UniqueFd program(bpf_obj_get(entry.path().c_str()));
+        if (!program && (errno == EACCES || errno == EPERM)) {
+            const int error = errno;
+            throw SystemError(
+                "open the pinned program " + entry.path().string() + unless_denied(error),
+                "bpf_obj_get", error);
+        }
         const auto identity = program ? identify_program(program.get()) : std::nullopt;
         if (!identity || !is_xconnect_program(*identity)) {
             log::warning(entry.path().string(), ": not an xconnect XDP program; ignored");
@@ -182,7 +207,8 @@ PinnedState::PinnedState(fs::path directory)
     std::error_code error;
     fs::create_directories(layout_directory_, error);
     if (error) {
-        throw SystemError("create " + layout_directory_.string(), "mkdir", error.value());
+        throw SystemError("create " + layout_directory_.string() + unless_denied(error.value()),
+                          "mkdir", error.value());
     }
     auto keep = [this](const ProgramIdentity& identity, UniqueFd fd, const fs::path& pin) {
         earlier_.emplace(identity.id, Pinned{std::move(fd), pin});

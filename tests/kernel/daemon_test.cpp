@@ -242,5 +242,34 @@ TEST_F(DaemonTest, BadCommandLineExitsWithUsage) {
     EXPECT_EQ(bad.wait_exit(), 2);
 }
 
+TEST_F(DaemonTest, ItSaysWhoItRunsAsAndWithWhichCapabilities) {
+    start_daemon("links:\n  xconnect-1: xconnect-2\n");
+    expect_log("running as user root (uid 0) with CAP_NET_ADMIN CAP_BPF");
+    expect_log("xconnect-1<->xconnect-2: added, active");
+}
+
+// Each of the unit's two capabilities taken away in turn: the daemon refuses
+// to start, naming the one it lacks and what needs it, and leaves nothing
+// attached; the kernel alone would say EPERM.
+TEST_F(DaemonTest, AMissingCapabilityIsNamedNotABareEperm) {
+    replace_by_rename(config_, "links:\n  xconnect-1: xconnect-2\n");
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"+bpf",
+         "missing capability CAP_NET_ADMIN, needed to load an XDP program, to create the "
+         "DEVMAP"},
+        {"+net_admin", "missing capability CAP_BPF, needed to load the XDP program"}};
+    for (const auto& [kept, message] : cases) {
+        ChildProcess confined("/usr/bin/setpriv",
+                              {"--inh-caps=-all," + kept, "--ambient-caps=-all," + kept,
+                               "--bounding-set=-all," + kept, "--", XCONNECTD_PATH, "--no-bus",
+                               "--config", config_.string()},
+                              host_.get());
+        EXPECT_NO_THROW(confined.expect_log(message)) << "with only " << kept;
+        EXPECT_EQ(confined.wait_exit(), 1) << "with only " << kept;
+        EXPECT_FALSE(confined.logged("Operation not permitted")) << confined.log_text();
+        EXPECT_EQ(xdp_program_on("xconnect-1"), 0u);
+    }
+}
+
 }  // namespace
 }  // namespace xconnect
