@@ -6,7 +6,10 @@
 #include <net/if.h>
 #include <signal.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
+#include <map>
 #include <regex>
 
 #include "bus_fixture.hpp"
@@ -38,6 +41,46 @@ TEST_F(BusTest, FirstCallActivatesTheDaemonAndAPairAddedOverTheBusForwards) {
 
     EXPECT_NE(read_file(config_).find("xconnect-1: xconnect-2"), std::string::npos)
         << read_file(config_);
+}
+
+// The unit's user (in the second pass, as xconnect) and exactly its two
+// capabilities: nothing more is effective, permitted or inheritable, and
+// nothing can be regained (bounding set, no_new_privs).
+TEST_F(BusTest, TheActivatedDaemonRunsAsTheUnitsUserWithExactlyItsTwoCapabilities) {
+    EXPECT_EQ(busctl(std::string("call ") + manager + "AddPair ss xconnect-1 xconnect-2"),
+              "o \"/org/xconnect/pair/xconnect_2d1\"\n");
+    const pid_t pid = bus_->owner_pid("org.xconnect");
+    ASSERT_GT(pid, 0);
+    std::map<std::string, std::string> status;
+    std::ifstream file("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(file, line);) {
+        const auto colon = line.find(':');
+        if (colon != std::string::npos) {
+            const auto value = line.find_first_not_of(" \t", colon + 1);
+            status[line.substr(0, colon)] =
+                value == std::string::npos ? std::string() : line.substr(value);
+        }
+    }
+    // CAP_NET_ADMIN (12) and CAP_BPF (39).
+    const std::string two = "0000008000001000";
+    EXPECT_EQ(status["CapEff"], two);
+    EXPECT_EQ(status["CapPrm"], two);
+    EXPECT_EQ(status["CapBnd"], two);
+    EXPECT_EQ(status["NoNewPrivs"], "1");
+    const uid_t uid = daemon_user_ ? daemon_user_->uid() : 0;
+    EXPECT_TRUE(status["Uid"].starts_with(std::to_string(uid) + "\t")) << status["Uid"];
+    EXPECT_NO_THROW(bus_->log().expect_log("running as user " + daemon_user().value_or("root") +
+                                           " (uid " + std::to_string(uid) +
+                                           ") with CAP_NET_ADMIN CAP_BPF"));
+    // What it pins is its own (as the unit's ExecStartPre= leaves it).
+    struct stat pin {};
+    const auto state = "/sys/fs/bpf/xconnect/" + std::to_string([&] {
+                           struct stat netns {};
+                           ::stat(host_->path().c_str(), &netns);
+                           return netns.st_ino;
+                       }());
+    ASSERT_EQ(::stat(state.c_str(), &pin), 0) << state;
+    EXPECT_EQ(pin.st_uid, uid) << state;
 }
 
 TEST_F(BusTest, EveryMethodAndProperty) {

@@ -326,7 +326,10 @@ TEST_F(XconnectctlTest, HelpAndVersion) {
 
 TEST_F(XconnectctlTest, ACallDuringARestartWaitsForTheNextDaemonAndNothingIsLost) {
     // As the unit and the activation file run it: a stop leaves the dataplane.
-    const fs::path state_dir = fs::path("/sys/fs/bpf") / ("xconnect-test-" + unique_suffix());
+    // Under /sys/fs/bpf/xconnect, the one directory the unit lets user
+    // xconnect reach.
+    const fs::path state_dir =
+        fs::path("/sys/fs/bpf/xconnect") / ("xconnect-test-" + unique_suffix());
     bus_.reset();  // the fixture's, before this one takes its place
     bus_ = std::make_unique<SystemBus>(
         *host_, std::vector<std::string>{"--config", config_.string(), "--keep-dataplane",

@@ -75,6 +75,12 @@ class DaemonTest : public testing::Test {
         config_dir_ = fs::temp_directory_path() / ("xconnect-test-" + unique_suffix());
         fs::create_directories(config_dir_);
         config_ = config_dir_ / "xconnect.yaml";
+        if (const auto user = daemon_user()) {
+            // As tmpfiles.d gives it /etc/xconnect: the daemon writes its
+            // pairs back through a temp file in this directory.
+            daemon_user_ = std::make_unique<DaemonUser>(*user);
+            ASSERT_EQ(::chown(config_dir_.c_str(), daemon_user_->uid(), daemon_user_->gid()), 0);
+        }
     }
 
     void TearDown() override {
@@ -87,6 +93,7 @@ class DaemonTest : public testing::Test {
         if (!config_dir_.empty()) {
             fs::remove_all(config_dir_);
         }
+        daemon_user_.reset();  // once nothing runs as it
     }
 
     void add_veth(const std::string& name, const Netns& peer_netns, const std::string& peer,
@@ -156,6 +163,7 @@ class DaemonTest : public testing::Test {
 
     std::unique_ptr<Netns> host_;
     std::vector<std::unique_ptr<Netns>> peers_;
+    std::unique_ptr<DaemonUser> daemon_user_;  // set when the daemon does not run as root
     fs::path config_dir_;
     fs::path config_;
     std::unique_ptr<ChildProcess> daemon_;

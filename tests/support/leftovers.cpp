@@ -114,6 +114,7 @@ void sweep_leftovers() {
     // Pinned state of daemons a killed run started with --state-dir (their
     // namespaces, and so their attachments, are gone with the run's netns).
     sweep_directory("/sys/fs/bpf", std::regex("xconnect-test-([0-9]+)x[0-9]+"));
+    sweep_directory("/sys/fs/bpf/xconnect", std::regex("xconnect-test-([0-9]+)x[0-9]+"));
 }
 
 }  // namespace xconnect::test

@@ -1,14 +1,19 @@
 #include "unit_capabilities.hpp"
 
 #include <linux/magic.h>
+#include <pwd.h>
 #include <sys/mount.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+
+#include "netns.hpp"
+#include "user_readable.hpp"
 
 namespace xconnect::test {
 
@@ -46,17 +51,78 @@ void ensure_bpffs_mounted() {
     }
 }
 
-std::vector<std::string> xconnectd_as_the_unit_runs_it(const std::vector<std::string>& args) {
-    std::string set = "-all";
+namespace {
+
+std::optional<std::string>& chosen_daemon_user() {
+    static std::optional<std::string> user = [] {
+        const char* from_environment = std::getenv("XCONNECT_TEST_DAEMON_USER");
+        return from_environment && *from_environment ? std::optional<std::string>(from_environment)
+                                                     : std::nullopt;
+    }();
+    return user;
+}
+
+// One copy per test process, removed when it exits.
+const UserReadableCopy& readable_daemon() {
+    static const UserReadableCopy copy({XCONNECTD_PATH});
+    return copy;
+}
+
+std::string capability_set() {
+    std::string set;
     for (const std::string& capability : unit_capabilities()) {
-        set += ",+" + capability;
+        set += (set.empty() ? "+" : ",+") + capability;
     }
-    std::vector<std::string> command{"/usr/bin/setpriv",
-                                     "--inh-caps=" + set,
-                                     "--ambient-caps=" + set,
-                                     "--bounding-set=" + set,
-                                     "--",
-                                     XCONNECTD_PATH};
+    return set;
+}
+
+}  // namespace
+
+std::optional<std::string> daemon_user() {
+    return chosen_daemon_user();
+}
+
+void set_daemon_user(std::optional<std::string> user) {
+    chosen_daemon_user() = std::move(user);
+}
+
+DaemonUser::DaemonUser(const std::string& name) : name_(name) {
+    if (::getpwnam(name.c_str()) == nullptr) {
+        sh("systemd-sysusers " XCONNECT_SOURCE_DIR "/systemd/xconnect.sysusers");
+        created_ = true;
+    }
+    const passwd* entry = ::getpwnam(name.c_str());
+    if (entry == nullptr) {
+        throw std::runtime_error("user " + name + " does not exist after systemd-sysusers");
+    }
+    uid_ = entry->pw_uid;
+    gid_ = entry->pw_gid;
+}
+
+DaemonUser::~DaemonUser() {
+    // unit-sandbox.sh gave the user /sys/fs/bpf/xconnect; a daemon run as
+    // root with the unit's capabilities (no CAP_DAC_OVERRIDE) could not make
+    // its namespace's directory there otherwise. Only the top: an installed
+    // xconnectd's own directory stays its own.
+    sh_status(created_ ? "chown -R root:root /sys/fs/bpf/xconnect"
+                       : "chown root:root /sys/fs/bpf/xconnect");
+    if (created_) {
+        sh_status("userdel " + name_);
+        sh_status("groupdel " + name_);
+    }
+}
+
+std::vector<std::string> xconnectd_as_the_unit_runs_it(const std::vector<std::string>& args) {
+    std::vector<std::string> command;
+    if (const auto user = daemon_user()) {
+        command = {"/bin/sh", XCONNECT_SOURCE_DIR "/tests/support/unit-sandbox.sh", *user,
+                   capability_set(), readable_daemon()["xconnectd"].string()};
+    } else {
+        const std::string set = "-all," + capability_set();
+        command = {"/usr/bin/setpriv",      "--no-new-privs",        "--inh-caps=" + set,
+                   "--ambient-caps=" + set, "--bounding-set=" + set, "--",
+                   XCONNECTD_PATH};
+    }
     command.insert(command.end(), args.begin(), args.end());
     return command;
 }
