@@ -38,13 +38,26 @@ struct {
 #define XC_PROGRAM_VARIANT 0
 #endif
 
+/* The revision of what the program does beyond its instructions. The kernel's
+ * tag hashes the instructions only, and a restarted xconnectd keeps a pinned
+ * program whose tag is its own; so a change of load flags alone (revision 2:
+ * frags-aware) must change the instructions too, or an upgrade would keep
+ * running the earlier program. */
+#define XC_PROGRAM_REVISION 2
+
+/* Frags-aware (multi-buffer, Linux >= 5.18): drivers attach it natively at
+ * MTUs above one page (a 9000-MTU veth refuses a program that is not with
+ * ERANGE), and it redirects every buffer of a frame. XC_PROGRAM_SINGLE_BUFFER
+ * builds the earlier kind, for the test of a driver that refuses. */
+#ifdef XC_PROGRAM_SINGLE_BUFFER
 SEC("xdp")
+#else
+SEC("xdp.frags")
+#endif
 int xconnect(struct xdp_md* ctx) {
     __u32 ingress = ctx->ingress_ifindex;
-#if XC_PROGRAM_VARIANT != 0
-    __u32 variant = XC_PROGRAM_VARIANT;
-    asm volatile("" : "+r"(variant)); /* kept: an immediate the verifier sees */
-#endif
+    __u32 stamp = XC_PROGRAM_REVISION * 1000 + XC_PROGRAM_VARIANT;
+    asm volatile("" : "+r"(stamp)); /* kept: an immediate the verifier sees */
     long action = bpf_redirect_map(&xc_ports, ingress, XC_MISS_ACTION);
 
     if (action == XDP_REDIRECT) {
@@ -59,8 +72,8 @@ int xconnect(struct xdp_md* ctx) {
         }
         if (counters) {
             counters->packets++;
-            /* Not data_end - data: pointer arithmetic needs CAP_PERFMON, which
-             * the unit does not grant; this counts every fragment too. */
+            /* The whole frame, every buffer of it; and not data_end - data:
+             * pointer arithmetic needs CAP_PERFMON, which the unit does not grant. */
             counters->bytes += bpf_xdp_get_buff_len(ctx);
         }
     }

@@ -132,7 +132,11 @@ json pair_json(const Pair& pair) {
             {"right", pair.right()},
             {"state", get<std::string>(p, "State")},
             {"mode", get<std::string>(p, "Mode")},
+            {"left_mode", get<std::string>(p, "LeftMode")},
+            {"right_mode", get<std::string>(p, "RightMode")},
+            {"mode_reason", get<std::string>(p, "ModeReason")},
             {"error", get<std::string>(p, "Error")},
+            {"warning", get<std::string>(p, "Warning")},
             {"left_ifindex", get<uint32_t>(p, "LeftIfindex")},
             {"right_ifindex", get<uint32_t>(p, "RightIfindex")},
             {"left_oper_state", get<std::string>(p, "LeftOperState")},
@@ -269,8 +273,16 @@ int status(Session& session) {
     for (size_t i = 0; i < second.size(); ++i) {
         const Pair& pair = second[i];
         const Properties& p = pair.properties;
-        const std::string mode = get<std::string>(p, "Mode");
+        const std::string left_mode = get<std::string>(p, "LeftMode");
+        const std::string right_mode = get<std::string>(p, "RightMode");
+        std::string mode = get<std::string>(p, "Mode");
+        if (!left_mode.empty() && left_mode != right_mode) {
+            mode +=
+                " (" + pair.left() + " " + left_mode + ", " + pair.right() + " " + right_mode + ")";
+        }
+        const std::string mode_reason = get<std::string>(p, "ModeReason");
         const std::string error = get<std::string>(p, "Error");
+        const std::string warning = get<std::string>(p, "Warning");
         std::cout << (i ? "\n" : "") << "● " << pair.label() << "\n"
                   << "         Left: "
                   << side(pair.left(), get<uint32_t>(p, "LeftIfindex"),
@@ -280,6 +292,12 @@ int status(Session& session) {
                           get<std::string>(p, "RightOperState"))
                   << "\n        State: " << coloured_state(get<std::string>(p, "State"), 0)
                   << "\n         Mode: " << (mode.empty() ? "-" : mode) << "\n";
+        if (!mode_reason.empty()) {
+            std::cout << "          Why: " << mode_reason << "\n";
+        }
+        if (!warning.empty()) {
+            std::cout << "      Warning: " << warning << "\n";
+        }
         if (!error.empty()) {
             std::cout << "        Error: " << error << "\n";
         }

@@ -35,7 +35,14 @@ std::string describe_state(const PairStatus& pair) {
     std::string text(to_string(pair.state));
     switch (pair.state) {
         case PairState::active:
-            text += " (" + std::string(to_string(*pair.mode)) + ")";
+            if (pair.left_mode && pair.right_mode && pair.left_mode != pair.right_mode) {
+                text += " (" + pair.spec.left + " " + std::string(to_string(*pair.left_mode)) +
+                        ", " + pair.spec.right + " " + std::string(to_string(*pair.right_mode)) +
+                        ")";
+            } else {
+                text += " (" + std::string(to_string(*pair.mode)) + ")";
+            }
+
             if (!pair.error.empty()) {
                 text += "; " + pair.error;
             }
@@ -53,6 +60,12 @@ std::string describe_state(const PairStatus& pair) {
 void PairLog::pair_added(const PairStatus& pair) {
     log::emit(pair.state == PairState::failed ? log::Level::err : log::Level::info,
               pair.spec.label(), ": added, ", describe_state(pair));
+    if (!pair.mode_reason.empty()) {
+        log::info(pair.spec.label(), ": why this mode: ", pair.mode_reason);
+    }
+    if (!pair.warning.empty()) {
+        log::warning(pair.spec.label(), ": ", pair.warning);
+    }
 }
 
 void PairLog::pair_removed(const PairStatus& pair) {
@@ -60,9 +73,19 @@ void PairLog::pair_removed(const PairStatus& pair) {
 }
 
 void PairLog::pair_changed(const PairStatus& pair, PairFields changed) {
-    if (changed & (field_state | field_mode | field_error)) {
+    if (changed & (field_state | field_mode | field_left_mode | field_right_mode | field_error)) {
         log::emit(pair.state == PairState::failed ? log::Level::err : log::Level::info,
                   pair.spec.label(), ": ", describe_state(pair));
+    }
+    if ((changed & field_mode_reason) && !pair.mode_reason.empty()) {
+        log::info(pair.spec.label(), ": why this mode: ", pair.mode_reason);
+    }
+    if (changed & field_warning) {
+        if (pair.warning.empty()) {
+            log::info(pair.spec.label(), ": no frames are dropped for their size any more");
+        } else {
+            log::warning(pair.spec.label(), ": ", pair.warning);
+        }
     }
     // A side that came back under another ifindex (recreated) while absent
     // has been reported with the state change; one swapped under us is news.

@@ -38,6 +38,10 @@ std::vector<std::string> PairObject::signalled_properties(unsigned changed_field
                                                               {field_right_ifindex, "RightIfindex"},
                                                               {field_state, "State"},
                                                               {field_mode, "Mode"},
+                                                              {field_left_mode, "LeftMode"},
+                                                              {field_right_mode, "RightMode"},
+                                                              {field_mode_reason, "ModeReason"},
+                                                              {field_warning, "Warning"},
                                                               {field_error, "Error"},
                                                               {field_left_oper, "LeftOperState"},
                                                               {field_right_oper, "RightOperState"}};
@@ -117,8 +121,22 @@ std::string PairObject::Mode() {
     const auto mode = status().mode;
     return mode ? std::string(to_string(*mode)) : std::string();
 }
+std::string PairObject::LeftMode() {
+    const auto mode = status().left_mode;
+    return mode ? std::string(to_string(*mode)) : std::string();
+}
+std::string PairObject::RightMode() {
+    const auto mode = status().right_mode;
+    return mode ? std::string(to_string(*mode)) : std::string();
+}
+std::string PairObject::ModeReason() {
+    return status().mode_reason;
+}
 std::string PairObject::Error() {
     return status().error;
+}
+std::string PairObject::Warning() {
+    return status().warning;
 }
 std::string PairObject::LeftOperState() {
     const auto oper = status().left_oper;

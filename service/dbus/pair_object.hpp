@@ -43,7 +43,11 @@ class PairObject final
     uint32_t RightIfindex() override;
     std::string State() override;
     std::string Mode() override;
+    std::string LeftMode() override;
+    std::string RightMode() override;
+    std::string ModeReason() override;
     std::string Error() override;
+    std::string Warning() override;
     std::string LeftOperState() override;
     std::string RightOperState() override;
     uint64_t LeftToRightPackets() override;

@@ -21,11 +21,21 @@ class ForeignProgram : public std::runtime_error {
     uint32_t ifindex;
 };
 
-// Native XDP_REDIRECT into a veth (or tap) drops silently unless its peer runs
-// NAPI, which a peer with default settings in another namespace does not:
-// generic mode forwards regardless, as the original xdp-xconnect did.
-bool needs_generic_mode(const LinkInfo& link) {
-    return link.kind == "veth" || link.kind == "tun";
+// What a refused native attach may fall back from in auto mode: the driver
+// has no native XDP, or not for this MTU, or not for this program.
+bool native_refused(int error_number) {
+    return error_number == EOPNOTSUPP || error_number == ERANGE || error_number == EINVAL;
+}
+
+std::string joined(const std::string& first, const std::string& second) {
+    return first.empty() ? second : second.empty() ? first : first + "; " + second;
+}
+
+void clear_modes(PairStatus& status) {
+    status.mode.reset();
+    status.left_mode.reset();
+    status.right_mode.reset();
+    status.mode_reason.clear();
 }
 
 PairFields changed_fields(const PairStatus& a, const PairStatus& b) {
@@ -42,10 +52,19 @@ PairFields changed_fields(const PairStatus& a, const PairStatus& b) {
     compare(a.right_ifindex, b.right_ifindex, field_right_ifindex);
     compare(a.left_oper, b.left_oper, field_left_oper);
     compare(a.right_oper, b.right_oper, field_right_oper);
+    compare(a.left_mode, b.left_mode, field_left_mode);
+    compare(a.right_mode, b.right_mode, field_right_mode);
+    compare(a.mode_reason, b.mode_reason, field_mode_reason);
+    compare(a.warning, b.warning, field_warning);
     return fields;
 }
 
 }  // namespace
+
+struct Engine::SideModes {
+    SideMode left;
+    SideMode right;  // a self-pair: unused
+};
 
 Engine::Engine(Dataplane& dataplane, EngineOptions options)
     : dataplane_(dataplane), options_(options) {
@@ -202,6 +221,46 @@ void Engine::link_removed(uint32_t ifindex) {
     }
 }
 
+void Engine::set_xdp_features(const std::vector<std::pair<uint32_t, XdpFeatures>>& devices) {
+    xdp_features_.emplace(devices.begin(), devices.end());
+    for (auto& [left, record] : records_) {
+        reconcile(record, /*notify=*/true);
+    }
+}
+
+void Engine::xdp_features_changed(uint32_t ifindex, XdpFeatures features) {
+    if (!xdp_features_) {
+        xdp_features_.emplace();
+    }
+    auto [entry, inserted] = xdp_features_->try_emplace(ifindex, features);
+    if (!inserted && entry->second == features) {
+        return;
+    }
+    entry->second = features;
+    reconcile_holder_of(ifindex);
+}
+
+void Engine::xdp_features_removed(uint32_t ifindex) {
+    if (xdp_features_ && xdp_features_->erase(ifindex) != 0) {
+        reconcile_holder_of(ifindex);
+    }
+}
+
+void Engine::reconcile_holder_of(uint32_t ifindex) {
+    if (const LinkInfo* link = links_.find(ifindex)) {
+        const std::string name = link->name;
+        reconcile_holders(name, {});
+    }
+}
+
+std::optional<XdpFeatures> Engine::features_of(uint32_t ifindex) const {
+    if (!xdp_features_) {
+        return std::nullopt;
+    }
+    auto found = xdp_features_->find(ifindex);
+    return found == xdp_features_->end() ? std::nullopt : std::optional(found->second);
+}
+
 void Engine::reconcile_holders(std::string_view name_a, std::string_view name_b) {
     Record* first = name_a.empty() ? nullptr : find_record(name_a);
     Record* second = name_b.empty() ? nullptr : find_record(name_b);
@@ -240,54 +299,102 @@ void Engine::reconcile(Record& record, bool notify) {
         release_ports(record);
         record.hold.reset();
         status.state = PairState::pending;
-        status.mode.reset();
+        clear_modes(status);
     } else if (!still_held(record, *left, *right)) {
         record.hold.reset();
         bring_up(record, *left, *right);
     }
+    // Frames larger than the smaller MTU are dropped by the kernel
+    // (xdp_ok_fwd_dev) without a trace: say so while the pair forwards.
+    status.warning = status.state == PairState::active && left != nullptr && right != nullptr &&
+                             !spec.is_self_pair()
+                         ? mtu_mismatch_warning(*left, *right)
+                         : std::string();
     if (notify) {
         notify_changed(before, status);
     }
 }
 
+Engine::SideModes Engine::choose_modes(const Record& record, const LinkInfo& left,
+                                       const LinkInfo& right) const {
+    const ModePolicy policy = policy_for(record.status.spec);
+    const DeviceView left_view{left, features_of(left.ifindex)};
+    const DeviceView right_view{right, features_of(right.ifindex)};
+    auto applies = [](const std::optional<NativeRefusal>& refusal, const LinkInfo& link) {
+        return refusal && refusal->ifindex == link.ifindex && refusal->mtu == link.mtu;
+    };
+    auto side = [&](const DeviceView& ingress, const DeviceView& target,
+                    const std::optional<NativeRefusal>& ingress_refusal,
+                    const std::optional<NativeRefusal>& target_refusal) {
+        SideMode choice = choose_side_mode(policy, ingress, target);
+        if (policy != ModePolicy::automatic || choice.mode != AttachMode::native) {
+            return choice;
+        }
+        // A driver that refused native XDP is not asked again until the
+        // interface or its MTU changes ...
+        if (applies(ingress_refusal, ingress.link)) {
+            return SideMode{AttachMode::generic,
+                            ingress.link.name + ": generic: " + ingress_refusal->reason};
+        }
+        // ... and where the kernel does not say what the target accepts, a
+        // driver without native XDP is taken to have no ndo_xdp_xmit either.
+        if (!target.features && applies(target_refusal, target.link)) {
+            return SideMode{AttachMode::generic,
+                            ingress.link.name + ": generic: " + target.link.name +
+                                " may not take native redirects: " + target_refusal->reason};
+        }
+        return choice;
+    };
+    SideModes modes{side(left_view, right_view, record.left_refusal, record.right_refusal), {}};
+    if (!record.status.spec.is_self_pair()) {
+        modes.right = side(right_view, left_view, record.right_refusal, record.left_refusal);
+    }
+    return modes;
+}
+
 void Engine::bring_up(Record& record, const LinkInfo& left, const LinkInfo& right) {
     PairStatus& status = record.status;
-    const ModePolicy policy = policy_for(status.spec);
-    AttachMode mode = AttachMode::native;
-    if (policy == ModePolicy::generic ||
-        (policy == ModePolicy::automatic &&
-         (needs_generic_mode(left) || needs_generic_mode(right)))) {
-        mode = AttachMode::generic;
-    }
-    // An active pair whose ports still stand needs nothing: it keeps forwarding untouched.
-    if (status.state == PairState::active && status.mode && record.left_port &&
+    const bool self_pair = status.spec.is_self_pair();
+    SideModes modes = choose_modes(record, left, right);
+    auto mode_reason = [&] {
+        return self_pair ? modes.left.reason : joined(modes.left.reason, modes.right.reason);
+    };
+    // An active pair whose ports still stand keeps its entries; in the modes
+    // chosen it needs nothing at all: it keeps forwarding untouched.
+    const bool ports_stand =
+        status.state == PairState::active && status.mode && record.left_port &&
         record.left_port->ifindex == left.ifindex &&
-        (status.spec.is_self_pair() ||
-         (record.right_port && record.right_port->ifindex == right.ifindex))) {
+        (self_pair || (record.right_port && record.right_port->ifindex == right.ifindex));
+    if (ports_stand && record.left_port->mode == modes.left.mode &&
+        (self_pair || record.right_port->mode == modes.right.mode)) {
+        status.mode_reason = mode_reason();
         return;
     }
 
-    std::string note;
     try {
-        check_port_capacity(record);
-        // Redirect entries before programs: a program that replaces an
-        // earlier xconnectd's (an upgrade) forwards from its first frame.
-        connect_ports(record, left, right);
-        try {
-            attach_ports(record, left, right, mode);
-        } catch (const SystemError& error) {
-            if (policy != ModePolicy::automatic || mode != AttachMode::native ||
-                error.error_number() != EOPNOTSUPP) {
-                throw;
-            }
-            // The driver has no native XDP: generic mode works on every device.
-            note = std::string(error.what()) + "; using generic mode";
-            mode = AttachMode::generic;
-            attach_ports(record, left, right, mode);
+        if (!ports_stand) {
+            check_port_capacity(record);
+            // Redirect entries before programs: a program that replaces an
+            // earlier xconnectd's (an upgrade) forwards from its first frame.
+            connect_ports(record, left, right);
         }
+        attach_ports(record, left, right, modes);
         status.state = PairState::active;
-        status.mode = mode;
-        status.error = note;
+        status.left_mode = modes.left.mode;
+        status.right_mode = self_pair ? modes.left.mode : modes.right.mode;
+        status.mode =
+            status.left_mode == AttachMode::native && status.right_mode == AttachMode::native
+                ? AttachMode::native
+                : AttachMode::generic;
+        status.mode_reason = mode_reason();
+        // A refusal is also the pair's last attach problem.
+        auto refused = [](const std::optional<NativeRefusal>& refusal, const Port& port) {
+            return refusal && refusal->ifindex == port.ifindex ? refusal->reason : std::string();
+        };
+        const std::string problems =
+            joined(refused(record.left_refusal, *record.left_port),
+                   self_pair ? std::string() : refused(record.right_refusal, *record.right_port));
+        status.error = problems.empty() ? problems : problems + "; using generic mode";
     } catch (const ForeignProgram& error) {
         // Tried again when the news about that interface's program changes.
         const LinkInfo* link = links_.find(error.ifindex);
@@ -361,7 +468,7 @@ void Engine::fail(Record& record, const std::string& reason, RetryHold hold) noe
     release_ports(record);  // no half-attached pair
     record.hold = hold;
     record.status.state = PairState::failed;
-    record.status.mode.reset();
+    clear_modes(record.status);
     record.status.error = reason;
 }
 
@@ -382,10 +489,47 @@ bool Engine::still_held(const Record& record, const LinkInfo& left, const LinkIn
 }
 
 void Engine::attach_ports(Record& record, const LinkInfo& left, const LinkInfo& right,
-                          AttachMode mode) {
-    ensure_port(record.left_port, record.retired.left_to_right, left, right, mode);
-    if (!record.status.spec.is_self_pair()) {
-        ensure_port(record.right_port, record.retired.right_to_left, right, left, mode);
+                          SideModes& modes) {
+    const ModePolicy policy = policy_for(record.status.spec);
+    attach_side(policy, record.left_port, record.retired.left_to_right, left, right, modes.left,
+                record.left_refusal);
+    if (record.status.spec.is_self_pair()) {
+        return;
+    }
+    const bool right_was_refused = record.right_refusal.has_value();
+    attach_side(policy, record.right_port, record.retired.right_to_left, right, left, modes.right,
+                record.right_refusal);
+    if (!right_was_refused && record.right_refusal) {
+        // What the right side's driver refused may change the left side's
+        // choice (see choose_modes): attached again if so.
+        modes.left = choose_modes(record, left, right).left;
+        attach_side(policy, record.left_port, record.retired.left_to_right, left, right, modes.left,
+                    record.left_refusal);
+    }
+}
+
+void Engine::attach_side(ModePolicy policy, std::optional<Port>& port, Counters& retired,
+                         const LinkInfo& link, const LinkInfo& peer, SideMode& choice,
+                         std::optional<NativeRefusal>& refusal) {
+    if (choice.mode == AttachMode::native) {
+        refusal.reset();  // native is asked again: the interface or its MTU changed
+    }
+    try {
+        ensure_port(port, retired, link, peer, choice.mode);
+    } catch (const SystemError& error) {
+        if (policy != ModePolicy::automatic || choice.mode != AttachMode::native ||
+            !native_refused(error.error_number())) {
+            if (choice.mode == AttachMode::native && native_refused(error.error_number())) {
+                // Native was asked for: fail, saying why in words.
+                throw SystemError(native_refusal(link, error.error_number()), error);
+            }
+            throw;
+        }
+        // Generic mode works on every device: say what the driver refused.
+        refusal = NativeRefusal{link.ifindex, link.mtu, native_refusal(link, error.error_number())};
+        log::notice(refusal->reason, " (", error.what(), "); using generic mode");
+        choice = {AttachMode::generic, link.name + ": generic: " + refusal->reason};
+        ensure_port(port, retired, link, peer, choice.mode);
     }
 }
 
@@ -397,7 +541,14 @@ void Engine::ensure_port(std::optional<Port>& port, Counters& retired, const Lin
     if (port) {
         if (port->mode != mode) {
             // Ours in the other mode: attached again, entry and counters kept.
-            attach_port(link, mode);
+            try {
+                attach_port(link, mode);
+            } catch (const SystemError&) {
+                // Native and generic cannot coexist, so the switch removed
+                // the program first: put it back as it was.
+                attach_port(link, port->mode);
+                throw;
+            }
             port->mode = mode;
         }
         return;

@@ -10,10 +10,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "dataplane.hpp"
 #include "link_table.hpp"
+#include "mode_choice.hpp"
 #include "model.hpp"
 #include "name_hash.hpp"
 
@@ -28,6 +30,10 @@ enum PairField : unsigned {
     field_right_ifindex = 1u << 4,
     field_left_oper = 1u << 5,
     field_right_oper = 1u << 6,
+    field_left_mode = 1u << 7,
+    field_right_mode = 1u << 8,
+    field_mode_reason = 1u << 9,
+    field_warning = 1u << 10,
 };
 using PairFields = unsigned;
 
@@ -81,6 +87,14 @@ class Engine {
     void link_changed(const LinkInfo& link);
     void link_removed(uint32_t ifindex);
 
+    // What the kernel reports of each device's XDP features (the netlink
+    // front end's `netdev` family): every device at once, or one change.
+    // Until set_xdp_features(), or where the kernel has no such family, auto
+    // mode keeps the rule that needs none (see mode_choice.hpp).
+    void set_xdp_features(const std::vector<std::pair<uint32_t, XdpFeatures>>& devices);
+    void xdp_features_changed(uint32_t ifindex, XdpFeatures features);
+    void xdp_features_removed(uint32_t ifindex);
+
     // Pairs sorted by left interface name.
     std::vector<PairStatus> pairs() const;
     std::optional<PairStatus> find_pair(std::string_view ifname) const;
@@ -110,6 +124,14 @@ class Engine {
         uint32_t right_ifindex = 0;
         std::optional<std::pair<uint32_t, uint32_t>> watched_program;  // ifindex, program id
     };
+    // Native XDP the driver refused for one interface (an MTU too large, no
+    // native XDP): auto mode uses generic there until the interface is
+    // recreated or its MTU changes.
+    struct NativeRefusal {
+        uint32_t ifindex = 0;
+        uint32_t mtu = 0;
+        std::string reason;
+    };
     struct Record {
         PairStatus status;
         std::optional<Port> left_port;
@@ -118,7 +140,10 @@ class Engine {
         // Why a failed pair is not tried again on every link event (our own
         // attach and detach make some): see RetryHold.
         std::optional<RetryHold> hold;
+        std::optional<NativeRefusal> left_refusal;
+        std::optional<NativeRefusal> right_refusal;
     };
+    struct SideModes;
 
     void index_record(Record& record);
     void unindex_record(const PairSpec& spec);
@@ -136,7 +161,14 @@ class Engine {
     void disconnect_portless(const Record& record) noexcept;
     void fail(Record& record, const std::string& reason, RetryHold hold) noexcept;
     bool still_held(const Record& record, const LinkInfo& left, const LinkInfo& right) const;
-    void attach_ports(Record& record, const LinkInfo& left, const LinkInfo& right, AttachMode mode);
+    SideModes choose_modes(const Record& record, const LinkInfo& left, const LinkInfo& right) const;
+    std::optional<XdpFeatures> features_of(uint32_t ifindex) const;
+    void attach_ports(Record& record, const LinkInfo& left, const LinkInfo& right,
+                      SideModes& modes);
+    void attach_side(ModePolicy policy, std::optional<Port>& port, Counters& retired,
+                     const LinkInfo& link, const LinkInfo& peer, SideMode& choice,
+                     std::optional<NativeRefusal>& refusal);
+    void reconcile_holder_of(uint32_t ifindex);
     void ensure_port(std::optional<Port>& port, Counters& retired, const LinkInfo& link,
                      const LinkInfo& peer, AttachMode mode);
     void attach_port(const LinkInfo& link, AttachMode mode);
@@ -165,6 +197,8 @@ class Engine {
     // map holds.
     uint32_t ports_in_use_ = 0;
     LinkTable links_;
+    // xdp-features by ifindex; nullopt until the front end reports them.
+    std::optional<std::unordered_map<uint32_t, XdpFeatures>> xdp_features_;
     // What an earlier xconnectd left, by ifindex, until a pair keeps it or
     // the first apply() releases it.
     std::map<uint32_t, InheritedPort> inherited_;

@@ -51,8 +51,21 @@ struct LinkInfo {
     std::string kind;  // IFLA_INFO_KIND: "veth", "tun", ... ; empty for physical NICs
     OperState oper_state = OperState::unknown;
     uint32_t xdp_program_id = 0;  // IFLA_XDP: the XDP program attached, 0 for none
+    uint32_t mtu = 0;             // IFLA_MTU; 0 when not reported
     bool operator==(const LinkInfo&) const = default;
 };
+
+// What a device's driver can do with XDP, as the kernel's generic netlink
+// family `netdev` reports it (`xdp-features`, Linux >= 6.3): the bits of
+// enum netdev_xdp_act in include/uapi/linux/netdev.h.
+enum XdpFeature : uint64_t {
+    xdp_feature_basic = 1u << 0,        // runs a program natively (XDP_PASS, DROP, TX, ABORTED)
+    xdp_feature_redirect = 1u << 1,     // a native program may redirect out of it
+    xdp_feature_ndo_xmit = 1u << 2,     // accepts natively redirected frames (ndo_xdp_xmit)
+    xdp_feature_rx_sg = 1u << 5,        // receives multi-buffer frames natively
+    xdp_feature_ndo_xmit_sg = 1u << 6,  // accepts natively redirected multi-buffer frames
+};
+using XdpFeatures = uint64_t;
 
 struct Counters {
     uint64_t packets = 0;
@@ -72,9 +85,13 @@ struct Counters {
 struct PairStatus {
     PairSpec spec;
     PairState state = PairState::pending;
-    std::optional<AttachMode> mode;  // nullopt while not attached
-    std::string error;               // why failed, or the last attach problem
-    uint32_t left_ifindex = 0;       // 0 while absent
+    std::optional<AttachMode> mode;        // nullopt while not attached; generic if either side is
+    std::optional<AttachMode> left_mode;   // our program's mode on the left interface
+    std::optional<AttachMode> right_mode;  // ... on the right one (a self-pair: left_mode)
+    std::string mode_reason;               // why each side got its mode; empty: nothing to say
+    std::string error;                     // why failed, or the last attach problem
+    std::string warning;        // a condition that loses frames while active (MTU mismatch)
+    uint32_t left_ifindex = 0;  // 0 while absent
     uint32_t right_ifindex = 0;
     std::optional<OperState> left_oper;  // nullopt while absent
     std::optional<OperState> right_oper;

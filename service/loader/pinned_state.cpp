@@ -29,7 +29,7 @@ constexpr const char* bpffs_root = "/sys/fs/bpf";
 constexpr std::string_view program_prefix = "xdp-program-";
 constexpr std::string_view map_prefix = "xc_";  // every map of bpf/xconnect.bpf.c
 constexpr std::string_view layout_prefix = "layout-";
-constexpr std::string_view program_name = "xconnect";  // SEC("xdp") int xconnect(...)
+constexpr std::string_view program_name = "xconnect";  // SEC("xdp.frags") int xconnect(...)
 
 bool on_bpffs(const fs::path& path) {
     struct statfs filesystem {};

@@ -169,6 +169,10 @@ std::optional<LinkInfo> parse_link(const nlmsghdr* message) {
         oper != nullptr && mnl_attr_validate(oper, MNL_TYPE_U8) == 0) {
         link.oper_state = oper_state_from_kernel(mnl_attr_get_u8(oper));
     }
+    if (const nlattr* mtu = attributes[IFLA_MTU];
+        mtu != nullptr && mnl_attr_validate(mtu, MNL_TYPE_U32) == 0) {
+        link.mtu = mnl_attr_get_u32(mtu);
+    }
     if (const nlattr* xdp = attributes[IFLA_XDP]) {
         link.xdp_program_id = attached_xdp_program(xdp);
     }

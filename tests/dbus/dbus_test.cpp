@@ -109,11 +109,19 @@ TEST_F(BusTest, EveryMethodAndProperty) {
     EXPECT_EQ(property(pair, "RightIfindex"),
               "u " + std::to_string(host_ifindex("xconnect-2")) + "\n");
     EXPECT_EQ(property(pair, "Error"), "s \"\"\n");
+    EXPECT_EQ(property(pair, "Warning"), "s \"\"\n");
+    EXPECT_EQ(property(pair, "LeftMode"), "s \"generic\"\n");
+    EXPECT_EQ(property(pair, "RightMode"), "s \"generic\"\n");
+    // The peers run no NAPI (GRO off, no XDP program): no native redirect into them.
+    EXPECT_EQ(property(pair, "ModeReason").rfind("s \"xconnect-1: generic: ", 0), 0u)
+        << property(pair, "ModeReason");
     EXPECT_EQ(property(pair, "LeftOperState"), "s \"up\"\n");
     EXPECT_EQ(property(pair, "RightOperState"), "s \"up\"\n");
     const std::string later = "/org/xconnect/pair/zz_2dlater";
     EXPECT_EQ(property(later, "State"), "s \"pending\"\n");
     EXPECT_EQ(property(later, "Mode"), "s \"\"\n");
+    EXPECT_EQ(property(later, "LeftMode"), "s \"\"\n");
+    EXPECT_EQ(property(later, "ModeReason"), "s \"\"\n");
     EXPECT_EQ(property(later, "LeftIfindex"), "u 0\n");
     EXPECT_EQ(property(later, "LeftOperState"), "s \"\"\n");
 
@@ -375,6 +383,17 @@ TEST_F(BusTest, GuiClientSeesPairsComeChangeAndGo) {
     sh(host_->ip() + "link set xconnect-1 down");
     EXPECT_EQ(gui_->expect_log("changed /org/xconnect/pair/xconnect_2d1 "),
               "changed /org/xconnect/pair/xconnect_2d1 LeftOperState=down");
+    // Two MTUs that differ are a Warning while the pair stays active, and
+    // the warning goes when they agree again.
+    sh(host_->ip() + "link set xconnect-2 mtu 1400");
+    EXPECT_EQ(gui_->expect_log("changed /org/xconnect/pair/xconnect_2d1 "),
+              "changed /org/xconnect/pair/xconnect_2d1 Warning=frames above 1400 bytes are "
+              "dropped: xconnect-2 MTU 1400 < xconnect-1 MTU 1500");
+    EXPECT_EQ(property("/org/xconnect/pair/xconnect_2d1", "State"), "s \"active\"\n");
+    EXPECT_EQ(property("/org/xconnect/pair/xconnect_2d1", "Error"), "s \"\"\n");
+    sh(host_->ip() + "link set xconnect-2 mtu 1500");
+    EXPECT_EQ(gui_->expect_log("changed /org/xconnect/pair/xconnect_2d1 "),
+              "changed /org/xconnect/pair/xconnect_2d1 Warning=");
 
     busctl(std::string("call ") + manager + "RemovePair s late-0");
     ASSERT_NO_THROW(gui_->expect_log("removed /org/xconnect/pair/xconnect_2d3"));

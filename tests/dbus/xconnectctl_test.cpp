@@ -76,9 +76,9 @@ TEST_F(XconnectctlTest, JsonIsOneDocumentWithStableKeys) {
     const Outcome listed = ctl("list --json");
     ASSERT_EQ(listed.status, 0) << listed.output;
     EXPECT_EQ(json_query(listed.output, "sorted(d[\"pairs\"][0].keys())"),
-              "['error', 'left', 'left_ifindex', 'left_oper_state', 'left_to_right', 'mode', "
-              "'path', 'right', 'right_ifindex', 'right_oper_state', 'right_to_left', "
-              "'state']\n");
+              "['error', 'left', 'left_ifindex', 'left_mode', 'left_oper_state', 'left_to_right', "
+              "'mode', 'mode_reason', 'path', 'right', 'right_ifindex', 'right_mode', "
+              "'right_oper_state', 'right_to_left', 'state', 'warning']\n");
     EXPECT_EQ(json_query(listed.output, "d[\"pairs\"][0][\"state\"], d[\"pairs\"][0][\"mode\"]"),
               "active generic\n");
     EXPECT_EQ(json_query(listed.output, "d[\"pairs\"][0][\"left_to_right\"][\"packets\"] > 0"),
@@ -112,6 +112,19 @@ TEST_F(XconnectctlTest, StatusShowsEverythingAboutAPair) {
     }
     const Outcome one = ctl("status xconnect-2");
     EXPECT_EQ(one.output.find("absent-0"), std::string::npos) << "only the pair asked for";
+    EXPECT_NE(one.output.find("Why: xconnect-1: generic: "), std::string::npos) << one.output;
+    EXPECT_EQ(one.output.find("Warning:"), std::string::npos) << "no warning: " << one.output;
+
+    // Frames the kernel drops for their size are shown, in words and in JSON.
+    sh(host_->ip() + "link set xconnect-2 mtu 1400");
+    ASSERT_NO_THROW(bus_->log().expect_log("xconnect-1<->xconnect-2: frames above 1400 bytes"));
+    const std::string warning =
+        "frames above 1400 bytes are dropped: xconnect-2 MTU 1400 < xconnect-1 MTU 1500";
+    const Outcome warned = ctl("status xconnect-1");
+    EXPECT_NE(warned.output.find("Warning: " + warning), std::string::npos) << warned.output;
+    EXPECT_EQ(json_query(ctl("--json status xconnect-1").output,
+                         "d[\"pairs\"][0][\"warning\"], d[\"pairs\"][0][\"state\"]"),
+              warning + " active\n");
 }
 
 TEST_F(XconnectctlTest, ExitCodesTellWhatWentWrong) {

@@ -121,5 +121,14 @@ TEST_F(XdpProgramTest, CountsBytesOfEveryFrameSize) {
     EXPECT_EQ(dataplane_->counters(ifindex("in0")), (Counters{3, bytes}));
 }
 
+TEST_F(XdpProgramTest, CountsEveryBufferOfAMultiBufferFrame) {
+    // A frame larger than a page reaches the program in several buffers;
+    // the kernel runs it so only for a frags-aware program (EINVAL otherwise).
+    dataplane_->connect(ifindex("in0"), ifindex("out0"));
+    const Frame jumbo = ipv4_udp_frame({2, 0, 0, 0, 0, 1}, {2, 0, 0, 0, 0, 2}, 9014, 3);
+    EXPECT_EQ(run(ifindex("in0"), jumbo), XDP_REDIRECT);
+    EXPECT_EQ(dataplane_->counters(ifindex("in0")), (Counters{1, 9014})) << "the whole frame";
+}
+
 }  // namespace
 }  // namespace xconnect

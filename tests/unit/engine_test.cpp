@@ -78,8 +78,9 @@ TEST_F(EngineTest, ObserversSeeAddedChangedRemoved) {
     engine.link_changed(veth(8, "veth1"));
     ASSERT_EQ(observer.events.size(), 2u);
     EXPECT_EQ(observer.events[1].what, "changed");
-    EXPECT_EQ(observer.events[1].fields,
-              field_state | field_mode | field_right_ifindex | field_right_oper);
+    EXPECT_EQ(observer.events[1].fields, field_state | field_mode | field_left_mode |
+                                             field_right_mode | field_mode_reason |
+                                             field_right_ifindex | field_right_oper);
 
     engine.link_changed(veth(8, "veth1", OperState::down));
     ASSERT_EQ(observer.events.size(), 3u);
@@ -455,6 +456,128 @@ TEST_F(EngineTest, AutoModeUsesNativeWhereTheDriverHasIt) {
     EXPECT_EQ(fallback.mode, AttachMode::generic);
     EXPECT_NE(fallback.error.find("using generic mode"), std::string::npos) << fallback.error;
     EXPECT_EQ(kernel.attached.at(3).mode, AttachMode::generic) << "both sides in one mode";
+}
+
+LinkInfo with_mtu(LinkInfo link, uint32_t mtu) {
+    link.mtu = mtu;
+    return link;
+}
+
+constexpr XdpFeatures napi_veth = xdp_feature_basic | xdp_feature_redirect | xdp_feature_rx_sg |
+                                  xdp_feature_ndo_xmit | xdp_feature_ndo_xmit_sg;
+constexpr XdpFeatures plain_veth = xdp_feature_basic | xdp_feature_redirect | xdp_feature_rx_sg;
+
+TEST_F(EngineTest, VethsWhosePeersRunNapiGoNative) {
+    engine.set_links({veth(1, "a"), veth(2, "b")});
+    engine.set_xdp_features({{1, napi_veth}, {2, napi_veth}});
+    engine.apply({pair("a", "b")});
+    const PairStatus pair_status = status("a");
+    EXPECT_EQ(pair_status.mode, AttachMode::native);
+    EXPECT_EQ(pair_status.left_mode, AttachMode::native);
+    EXPECT_EQ(pair_status.right_mode, AttachMode::native);
+    EXPECT_EQ(pair_status.mode_reason,
+              "a: native: b accepts native redirects (its peer runs NAPI); b: native: a accepts "
+              "native redirects (its peer runs NAPI)");
+    EXPECT_EQ(kernel.attached.at(1).mode, AttachMode::native);
+    EXPECT_EQ(kernel.attached.at(2).mode, AttachMode::native);
+}
+
+TEST_F(EngineTest, EachSideIsDecidedByWhatItsTargetAccepts) {
+    engine.set_links({veth(1, "a"), veth(2, "b")});
+    engine.set_xdp_features({{1, plain_veth}, {2, napi_veth}});
+    engine.apply({pair("a", "b")});
+    const PairStatus mixed = status("a");
+    EXPECT_EQ(mixed.left_mode, AttachMode::native) << "b accepts native redirects";
+    EXPECT_EQ(mixed.right_mode, AttachMode::generic) << "a does not";
+    EXPECT_EQ(mixed.mode, AttachMode::generic) << "Mode reads as the slower side";
+    EXPECT_NE(mixed.mode_reason.find("b: generic: a does not accept native redirects"),
+              std::string::npos)
+        << mixed.mode_reason;
+}
+
+TEST_F(EngineTest, AChangeOfXdpFeaturesSwitchesOnlyTheSideItConcerns) {
+    engine.set_links({veth(1, "a"), veth(2, "b")});
+    engine.set_xdp_features({{1, napi_veth}, {2, napi_veth}});
+    engine.apply({pair("a", "b")});
+    kernel.forward(1, 100);
+    take_journal();
+    observer.events.clear();
+
+    engine.xdp_features_changed(2, plain_veth);  // b's peer turned GRO off
+    EXPECT_EQ(take_journal(), (Journal{"attach 1 generic"})) << "entries and b's program untouched";
+    ASSERT_EQ(observer.events.size(), 1u);
+    EXPECT_EQ(observer.events[0].fields, field_mode | field_left_mode | field_mode_reason);
+    EXPECT_EQ(status("a").left_mode, AttachMode::generic);
+    EXPECT_EQ(status("a").right_mode, AttachMode::native);
+    EXPECT_EQ(engine.counters("a")->left_to_right, (Counters{1, 100})) << "counters go on";
+
+    engine.xdp_features_changed(2, plain_veth);  // no change: nothing done
+    EXPECT_TRUE(take_journal().empty());
+    engine.xdp_features_changed(2, napi_veth);
+    EXPECT_EQ(take_journal(), (Journal{"attach 1 native"}));
+    EXPECT_EQ(status("a").mode, AttachMode::native);
+}
+
+TEST_F(EngineTest, ARefusedNativeAttachFallsBackToGenericSayingWhy) {
+    engine.set_links({with_mtu(veth(1, "j1"), 9000), with_mtu(veth(2, "j2"), 9000)});
+    engine.set_xdp_features({{1, napi_veth}, {2, napi_veth}});
+    kernel.native_refused[1] = ERANGE;
+    engine.apply({pair("j1", "j2")});
+    const PairStatus fallback = status("j1");
+    EXPECT_EQ(fallback.state, PairState::active);
+    EXPECT_EQ(fallback.left_mode, AttachMode::generic);
+    EXPECT_EQ(fallback.right_mode, AttachMode::native) << "j1 takes native redirects all the same";
+    EXPECT_EQ(fallback.error,
+              "native XDP refused for MTU 9000 on j1: its driver does not take frames that large "
+              "in native mode (ERANGE); using generic mode");
+    EXPECT_NE(fallback.mode_reason.find("j1: generic: native XDP refused for MTU 9000"),
+              std::string::npos)
+        << fallback.mode_reason;
+
+    // Not asked again on every event; asked again when the MTU changes.
+    take_journal();
+    engine.link_changed(with_mtu(veth(1, "j1", OperState::down), 9000));
+    EXPECT_TRUE(take_journal().empty());
+    kernel.native_refused.clear();
+    engine.link_changed(with_mtu(veth(1, "j1"), 1500));
+    EXPECT_EQ(take_journal(), (Journal{"attach 1 native"}));
+    EXPECT_EQ(status("j1").mode, AttachMode::native);
+    EXPECT_EQ(status("j1").error, "");
+}
+
+TEST_F(EngineTest, ARefusedNativeAttachFailsAPairThatAskedForNative) {
+    engine.set_links({with_mtu(veth(1, "j1"), 9000), with_mtu(veth(2, "j2"), 9000)});
+    kernel.native_refused[2] = ERANGE;
+    engine.apply({pair("j1", "j2", ModePolicy::native)});
+    const PairStatus failed = status("j1");
+    EXPECT_EQ(failed.state, PairState::failed);
+    EXPECT_EQ(failed.error.rfind("native XDP refused for MTU 9000 on j2: its driver does not take "
+                                 "frames that large in native mode (ERANGE): ",
+                                 0),
+              0u)
+        << failed.error;
+    EXPECT_TRUE(kernel.attached.empty()) << "no half-attached pair";
+}
+
+TEST_F(EngineTest, DifferentMtusWarnWhileThePairIsActive) {
+    engine.set_links({with_mtu(veth(1, "veth0"), 1500), with_mtu(veth(2, "vx1"), 1450)});
+    engine.apply({pair("veth0", "vx1")});
+    EXPECT_EQ(status("veth0").warning,
+              "frames above 1450 bytes are dropped: vx1 MTU 1450 < veth0 MTU 1500");
+    EXPECT_EQ(status("veth0").error, "") << "Error stays the reason for failed";
+    observer.events.clear();
+
+    engine.link_changed(with_mtu(veth(1, "veth0"), 1450));  // the usual fix
+    ASSERT_EQ(observer.events.size(), 1u);
+    EXPECT_EQ(observer.events[0].fields, field_warning);
+    EXPECT_EQ(status("veth0").warning, "");
+
+    engine.link_changed(with_mtu(veth(2, "vx1"), 1400));
+    EXPECT_EQ(status("veth0").warning,
+              "frames above 1400 bytes are dropped: vx1 MTU 1400 < veth0 MTU 1450");
+    engine.link_removed(2);
+    EXPECT_EQ(status("veth0").state, PairState::pending);
+    EXPECT_EQ(status("veth0").warning, "") << "only while active";
 }
 
 TEST_F(EngineTest, TapIsGenericInAutoMode) {

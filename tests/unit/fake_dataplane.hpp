@@ -32,6 +32,12 @@ class FakeDataplane final : public Dataplane {
                 "attach XDP program in native mode on ifindex " + std::to_string(ifindex),
                 "bpf_link_create", EOPNOTSUPP);
         }
+        if (auto refused = native_refused.find(ifindex);
+            refused != native_refused.end() && mode == AttachMode::native) {
+            throw SystemError(
+                "attach XDP program in native mode on ifindex " + std::to_string(ifindex),
+                "bpf_link_create", refused->second);
+        }
         if (refuse.contains(ifindex)) {
             throw SystemError("attach on ifindex " + std::to_string(ifindex), "bpf_link_create",
                               EPERM);
@@ -158,6 +164,7 @@ class FakeDataplane final : public Dataplane {
     uint32_t capacity = 4096;
     size_t map_entries = 4096;
     std::set<uint32_t> no_native;
+    std::map<uint32_t, int> native_refused;  // ifindex -> errno of a native attach (ERANGE, ...)
     std::set<uint32_t> refuse;
     std::set<uint32_t> gone;  // deleted, the engine not told yet
     std::vector<InheritedPort> inherited;
