@@ -128,6 +128,20 @@ TEST_F(PageTest, PairsComeChangeAndGoLiveAndTheViewSurvivesARestart) {
     sh(host_->ip() + "link set xconnect-5 up");
     wait("!" + text_of(cell("xconnect-4", "state")) + ".includes('not forwarding')");
 
+    // Two MTUs that differ: the page shows the daemon's Warning while the
+    // pair stays active, and why each side got its mode on the mode cell.
+    sh(host_->ip() + "link set xconnect-5 mtu 1400");
+    wait(text_of(cell("xconnect-4", "state")) +
+         ".includes('frames above 1400 bytes are dropped: xconnect-5 MTU 1400 < xconnect-4 MTU "
+         "1500')");
+    EXPECT_EQ(browser_->eval(state_is("xconnect-4", "active")), true);
+    EXPECT_EQ(browser_->eval(query(cell("xconnect-4", "mode")) +
+                             ".title.startsWith('xconnect-4: generic: ')"),
+              true)
+        << browser_->eval(query(cell("xconnect-4", "mode")) + ".title").dump();
+    sh(host_->ip() + "link set xconnect-5 mtu 1500");
+    wait("!" + text_of(cell("xconnect-4", "state")) + ".includes('frames above')");
+
     // Added in the page: the picker offers the daemon's interfaces, and
     // the bus has the pair.
     wait(query("#xc-add:not([disabled])") + " !== null");
