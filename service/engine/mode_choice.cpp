@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "common/error.hpp"
+
 namespace xconnect {
 
 namespace {
@@ -100,7 +102,7 @@ std::string native_refusal(const LinkInfo& link, int error_number) {
             return "native XDP refused on " + link.name +
                    ": its driver has no native XDP (EOPNOTSUPP)";
         default:
-            return "native XDP refused on " + link.name;
+            return "native XDP refused on " + link.name + ": " + errno_text(error_number);
     }
 }
 

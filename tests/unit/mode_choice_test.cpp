@@ -126,6 +126,9 @@ TEST(ModeChoiceTest, ARefusedNativeAttachIsSaidInWords) {
               "in native mode (ERANGE)");
     EXPECT_EQ(native_refusal(device("eth0", ""), EOPNOTSUPP),
               "native XDP refused on eth0: its driver has no native XDP (EOPNOTSUPP)");
+    EXPECT_EQ(native_refusal(device("eth0", ""), EINVAL),
+              "native XDP refused on eth0: Invalid argument (EINVAL)")
+        << "what the kernel said, at least";
 }
 
 }  // namespace
