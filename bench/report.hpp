@@ -2,6 +2,7 @@
 
 // results.md, results.json and rates.dat from one run's figures.
 
+#include <string>
 #include <vector>
 
 #include "control_plane.hpp"
@@ -9,6 +10,9 @@
 #include "settings.hpp"
 
 namespace xconnect::bench {
+
+// "AMD EPYC, 2 CPUs, Linux 6.1.0": what every result file names.
+std::string machine();
 
 int report(const Settings& settings, const std::vector<Rate>& rates, const ControlPlane& control,
            const ProgramCost& cost);

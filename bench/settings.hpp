@@ -23,6 +23,7 @@ using test::sh;
 
 struct Settings {
     bool quick = false;
+    bool transparency_only = false;  // --transparency: only which frames cross, no rates
     fs::path out_dir = ".";
     fs::path scratch_dir;  // config files and batches, removed at the end
     std::string self;      // this binary, for the generator subprocess

@@ -1,7 +1,8 @@
 // bench/run's engine: forwarding rates of xconnectd against the alternatives,
 // measured side by side in one run on one machine, and the control plane's
-// reaction times, scale and idleness. See bench/README.md... no: the README's
-// "Benchmarks" section, which shows what this prints.
+// reaction times, scale and idleness; first, which frames each way carries at
+// all (transparency.cpp). See the README's "Benchmarks" section, which shows
+// what this prints.
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
@@ -45,16 +46,22 @@
 #include "settings.hpp"
 #include "system_bus.hpp"
 #include "topology.hpp"
+#include "transparency.hpp"
 
 namespace xconnect::bench {
 
 int run(const Settings& settings) {
     fs::create_directories(settings.out_dir);
+    // In namespaces of its own, removed before the rates are measured.
+    const int transparent = report_transparency(settings, transparency(settings));
+    if (settings.transparency_only) {
+        return transparent;
+    }
     Topology topology;
     const ProgramCost cost = program_cost(topology);
     const std::vector<Rate> rates = forwarding(settings, topology);
     const ControlPlane control = control_plane(settings, topology);
-    return report(settings, rates, control, cost);
+    return std::max(report(settings, rates, control, cost), transparent);
 }
 
 }  // namespace xconnect::bench
@@ -71,10 +78,12 @@ int main(int argc, char** argv) {
         for (size_t i = 0; i < args.size(); ++i) {
             if (args[i] == "--quick") {
                 settings.quick = true;
+            } else if (args[i] == "--transparency") {
+                settings.transparency_only = true;
             } else if (args[i] == "--out" && i + 1 < args.size()) {
                 settings.out_dir = fs::absolute(args[++i]);
             } else {
-                std::cerr << "usage: xconnect-bench [--quick] [--out DIR]\n";
+                std::cerr << "usage: xconnect-bench [--quick] [--transparency] [--out DIR]\n";
                 return 2;
             }
         }

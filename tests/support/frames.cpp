@@ -121,6 +121,132 @@ Frame arp_request_frame(const Mac& source, uint32_t sender_ip, uint32_t target_i
     return frame;
 }
 
+Frame qinq_frame(const Mac& source, const Mac& destination, uint16_t outer_tci, uint16_t inner_tci,
+                 size_t size, uint32_t marker) {
+    Frame frame = ipv4_udp_frame(source, destination, size - 8, marker);
+    Frame tags;
+    put16(tags, ETH_P_8021AD);
+    put16(tags, outer_tci);
+    put16(tags, ETH_P_8021Q);
+    put16(tags, inner_tci);
+    frame.insert(frame.begin() + 12, tags.begin(), tags.end());
+    return frame;
+}
+
+namespace {
+
+// Pads with zeros to the 60-byte minimum, as a sending NIC would.
+void pad_to_minimum(Frame& frame) {
+    if (frame.size() < 60) {
+        frame.resize(60, 0);
+    }
+}
+
+// A marker where the protocol has no field for one: right after the PDU,
+// in what is padding to the receiver.
+void marker_in_padding(Frame& frame, uint32_t marker) {
+    put32(frame, marker);
+    pad_to_minimum(frame);
+}
+
+}  // namespace
+
+Frame stp_config_bpdu(const Mac& source, uint32_t marker) {
+    Frame frame = ethernet_header(source, kStpGroup);
+    put16(frame, 3 + 35);   // 802.3 length: LLC header and the BPDU
+    frame.push_back(0x42);  // DSAP: spanning tree
+    frame.push_back(0x42);  // SSAP
+    frame.push_back(0x03);  // UI
+    put16(frame, 0x0000);   // protocol identifier
+    frame.push_back(0x00);  // version: STP
+    frame.push_back(0x00);  // type: configuration
+    frame.push_back(0x00);  // flags
+    for (int id = 0; id < 2; ++id) {
+        if (id == 1) {
+            put32(frame, marker);  // root path cost, between root id and bridge id
+        }
+        put16(frame, 0xf000);  // priority 61440, system id extension 0
+        frame.insert(frame.end(), source.begin(), source.end());
+    }
+    put16(frame, 0x8001);    // port id: priority 128, port 1
+    put16(frame, 0);         // message age, 1/256 s
+    put16(frame, 20 * 256);  // max age
+    put16(frame, 2 * 256);   // hello time
+    put16(frame, 15 * 256);  // forward delay
+    pad_to_minimum(frame);
+    return frame;
+}
+
+Frame pause_frame(const Mac& source, uint16_t quanta, uint32_t marker) {
+    Frame frame = ethernet_header(source, kPauseGroup);
+    put16(frame, 0x8808);  // MAC control
+    put16(frame, 0x0001);  // PAUSE
+    put16(frame, quanta);
+    marker_in_padding(frame, marker);
+    return frame;
+}
+
+Frame lacpdu(const Mac& source, uint32_t marker) {
+    Frame frame = ethernet_header(source, kSlowProtocolsGroup);
+    put16(frame, 0x8809);   // slow protocols
+    frame.push_back(0x01);  // subtype: LACP
+    frame.push_back(0x01);  // version
+    // Actor information: the sender, active, short timeout, aggregatable, in sync.
+    frame.push_back(0x01);
+    frame.push_back(20);
+    put16(frame, 32768);  // system priority
+    frame.insert(frame.end(), source.begin(), source.end());
+    put16(frame, static_cast<uint16_t>(marker >> 16));  // key
+    put16(frame, 255);                                  // port priority
+    put16(frame, static_cast<uint16_t>(marker));        // port number
+    frame.push_back(0x0f);
+    frame.insert(frame.end(), 3, 0);
+    // Partner information: none known yet.
+    frame.push_back(0x02);
+    frame.push_back(20);
+    frame.insert(frame.end(), 18, 0);
+    // Collector information.
+    frame.push_back(0x03);
+    frame.push_back(16);
+    put16(frame, 0);  // collector max delay
+    frame.insert(frame.end(), 12, 0);
+    // Terminator, and the reserved octets that fill the LACPDU to 110 bytes.
+    frame.push_back(0x00);
+    frame.push_back(0x00);
+    frame.insert(frame.end(), 50, 0);
+    return frame;
+}
+
+Frame eapol_start(const Mac& source, uint32_t marker) {
+    Frame frame = ethernet_header(source, kPaeGroup);
+    put16(frame, 0x888e);   // EAPOL
+    frame.push_back(0x02);  // 802.1X-2004
+    frame.push_back(0x01);  // EAPOL-Start
+    put16(frame, 0);        // body length
+    marker_in_padding(frame, marker);
+    return frame;
+}
+
+Frame lldp_frame(const Mac& source, uint32_t marker) {
+    Frame frame = ethernet_header(source, kLldpGroup);
+    put16(frame, 0x88cc);  // LLDP
+    auto tlv = [&frame](uint8_t type, const Frame& value) {
+        put16(frame, static_cast<uint16_t>(type << 9 | value.size()));
+        frame.insert(frame.end(), value.begin(), value.end());
+    };
+    Frame chassis{4};  // subtype: MAC address
+    chassis.insert(chassis.end(), source.begin(), source.end());
+    tlv(1, chassis);
+    const std::string port = "port-" + std::to_string(marker);
+    Frame port_id{7};  // subtype: locally assigned
+    port_id.insert(port_id.end(), port.begin(), port.end());
+    tlv(2, port_id);
+    tlv(3, Frame{0, 120});  // time to live, seconds
+    tlv(0, Frame{});        // end of LLDPDU
+    pad_to_minimum(frame);
+    return frame;
+}
+
 std::string hex(const Frame& frame) {
     std::ostringstream out;
     out << frame.size() << " bytes:";
