@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <csignal>
 
+#include "common/error.hpp"
 #include "common/log.hpp"
 #include "contract/version.hpp"
 
@@ -33,6 +34,8 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
     log::info("xconnectd ", version, ": XDP program id ", dataplane_.program_id(), ", pinned in ",
               dataplane_.state_directory().value_or("nowhere").string(), ", xdp-mode ",
               to_string(options_.xdp_mode), ", config ", options_.config_file.string());
+    // Before the first apply, so that auto mode decides with what the kernel says.
+    follow_xdp_features();
     watcher_ = std::make_unique<ConfigWatcher>(io_, options_.config_file, config_settle_time,
                                                [this] { control_.config_file_changed(); });
     control_.try_reload(ReloadCause::start);
@@ -49,6 +52,41 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
 Daemon::~Daemon() {
     control_.set_observer(nullptr);
     engine_.remove_observer(pair_log_);
+}
+
+void Daemon::follow_xdp_features() {
+    try {
+        NetdevFeaturesObserver& observer = *this;
+        netdev_monitor_ =
+            std::make_unique<NetdevFeaturesMonitor>(io_, observer, options_.netlink_receive_buffer);
+    } catch (const SystemError& error) {
+        log::warning("xdp-features: ", error.what(),
+                     "; auto mode decides without them (generic for veth and tap)");
+        return;
+    }
+    if (!netdev_monitor_->available()) {
+        log::info(
+            "xdp-features: the kernel has no netdev netlink family (Linux < 6.3); auto mode "
+            "uses generic for pairs with a veth or tap");
+        netdev_monitor_.reset();
+    }
+}
+
+void Daemon::xdp_features_snapshot(std::vector<netlink::DeviceFeatures> devices) {
+    std::vector<std::pair<uint32_t, XdpFeatures>> features;
+    features.reserve(devices.size());
+    for (const netlink::DeviceFeatures& device : devices) {
+        features.emplace_back(device.ifindex, device.xdp_features);
+    }
+    engine_.set_xdp_features(features);
+}
+
+void Daemon::xdp_features_changed(netlink::DeviceFeatures device) {
+    engine_.xdp_features_changed(device.ifindex, device.xdp_features);
+}
+
+void Daemon::device_removed(uint32_t ifindex) {
+    engine_.xdp_features_removed(ifindex);
 }
 
 void Daemon::status_changed(const StatusSummary& summary) {

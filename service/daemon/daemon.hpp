@@ -1,8 +1,8 @@
 #pragma once
 
-// The daemon: one io_context; the link monitor, the config watcher, the D-Bus
-// service and signals feed the engine, which drives the kernel through the
-// loader.
+// The daemon: one io_context; the link monitor, the xdp-features monitor, the
+// config watcher, the D-Bus service and signals feed the engine, which drives
+// the kernel through the loader.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -16,12 +16,13 @@
 #include "engine/engine.hpp"
 #include "loader/kernel_dataplane.hpp"
 #include "netlink/link_monitor.hpp"
+#include "netlink/netdev_features.hpp"
 #include "options.hpp"
 #include "pair_log.hpp"
 
 namespace xconnect {
 
-class Daemon final : private ControlObserver {
+class Daemon final : private ControlObserver, private NetdevFeaturesObserver {
   public:
     // Loads the XDP program, applies the config file and (unless --no-bus)
     // serves D-Bus; tells systemd it is ready. Throws on what it cannot do.
@@ -40,6 +41,11 @@ class Daemon final : private ControlObserver {
     void watch_for_bus();
     bool try_bus();
     void stop(int signal);
+    // What the netdev family reports of each device, handed to the engine.
+    void xdp_features_snapshot(std::vector<netlink::DeviceFeatures> devices) override;
+    void xdp_features_changed(netlink::DeviceFeatures device) override;
+    void device_removed(uint32_t ifindex) override;
+    void follow_xdp_features();
 
     boost::asio::io_context& io_;
     DaemonOptions options_;
@@ -50,6 +56,7 @@ class Daemon final : private ControlObserver {
     PairLog pair_log_;
     boost::asio::signal_set signals_;
     LinkMonitor link_monitor_;
+    std::unique_ptr<NetdevFeaturesMonitor> netdev_monitor_;  // null if it could not start
     std::unique_ptr<ConfigWatcher> watcher_;
     std::unique_ptr<DbusService> dbus_;
     std::unique_ptr<BusWatcher> bus_watcher_;
