@@ -11,6 +11,7 @@
 #include <ctime>
 #include <vector>
 
+#include "attributes.hpp"
 #include "common/error.hpp"
 
 namespace xconnect::netlink {
@@ -35,17 +36,6 @@ namespace {
 OperState oper_state_from_kernel(uint8_t value) {
     // IF_OPER_* values are RFC 2863 order, which OperState mirrors.
     return value <= IF_OPER_UP ? static_cast<OperState>(value) : OperState::unknown;
-}
-
-// mnl_attr_parse() callback filling a table indexed by attribute type, 0..max_type.
-template <int max_type>
-int collect_attribute(const nlattr* attribute, void* data) {
-    auto* table = static_cast<const nlattr**>(data);
-    const int type = mnl_attr_get_type(attribute);
-    if (type <= max_type) {
-        table[type] = attribute;
-    }
-    return MNL_CB_OK;
 }
 
 // IFLA_XDP_PROG_ID when one program is attached; with programs in several

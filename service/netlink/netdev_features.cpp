@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "attributes.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "engine/model.hpp"
@@ -51,17 +52,6 @@ static_assert(xdp_feature::rx_sg == xdp_feature_rx_sg);
 static_assert(xdp_feature::ndo_xmit_sg == xdp_feature_ndo_xmit_sg);
 
 namespace {
-
-// mnl_attr_parse() callback filling a table indexed by attribute type, 0..max_type.
-template <int max_type>
-int collect_attribute(const nlattr* attribute, void* data) {
-    auto* table = static_cast<const nlattr**>(data);
-    const int type = mnl_attr_get_type(attribute);
-    if (type <= max_type) {
-        table[type] = attribute;
-    }
-    return MNL_CB_OK;
-}
 
 std::optional<uint32_t> u32_attribute(const nlattr* attribute) {
     if (attribute == nullptr || mnl_attr_get_payload_len(attribute) != sizeof(uint32_t)) {
