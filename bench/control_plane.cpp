@@ -81,22 +81,46 @@ void run_until(sdbus::IConnection& bus, int netlink_fd,
     }
 }
 
+// Who else holds xconnect's program in the kernel's XDP dispatcher while a
+// trial attaches it. When nothing does, the attach of the only instance
+// waits for the dispatcher's rebuild, after an RCU grace period
+// (bpf_dispatcher_change_prog -> synchronize_rcu).
+enum class Warmth {
+    another_pair,  // an active pair, all along
+    warm_tap,      // only the daemon's warm tap (the default)
+    nothing,       // --no-warm-tap: every trial's attach is the first
+};
+
+std::string describe(Warmth warmth) {
+    switch (warmth) {
+        case Warmth::another_pair:
+            return "another pair active";
+        case Warmth::warm_tap:
+            return "first pair";
+        case Warmth::nothing:
+            return "first pair, --no-warm-tap";
+    }
+    return "";
+}
+
 // AddPair -> first frame, and interface created -> State=active, against a
 // D-Bus-activated xconnectd attaching in `mode`; then its idle wake-ups.
-// `warm`: another pair is active all along. Cold, every trial attaches the
-// only instance of the program, and the kernel's XDP dispatcher update waits
-// for an RCU grace period (bpf_dispatcher_change_prog -> synchronize_rcu).
 void reaction_times(const Settings& settings, Topology& topology, const std::string& mode,
-                    bool warm, ControlPlane& result) {
-    const std::string key = mode + (warm ? ", another pair active" : ", first pair");
+                    Warmth warmth, ControlPlane& result) {
+    const std::string key = mode + ", " + describe(warmth);
     Latency& add_to_first_frame = result.add_to_first_frame[key];
     Latency& created_to_active = result.created_to_active[key];
     add_to_first_frame.what = "AddPair -> first frame forwarded (" + key + ")";
     created_to_active.what = "interface created -> pair active (" + key + ")";
+    const bool warm = warmth == Warmth::another_pair;
     const int trials = settings.latency_trials();
     const fs::path config = settings.scratch_dir / "bench-control.yaml";
     write_file(config, "links: {}\n");
-    test::SystemBus bus(topology.mid, {"--config", config.string(), "--xdp-mode", mode});
+    std::vector<std::string> daemon_args{"--config", config.string(), "--xdp-mode", mode};
+    if (warmth == Warmth::nothing) {
+        daemon_args.push_back("--no-warm-tap");
+    }
+    test::SystemBus bus(topology.mid, daemon_args);
     auto connection = sdbus::createSystemBusConnection();
     auto manager = sdbus::createProxy(*connection, xconnect::bus_name, xconnect::manager_path);
     manager->finishRegistration();
@@ -211,8 +235,8 @@ void reaction_times(const Settings& settings, Topology& topology, const std::str
 ControlPlane control_plane(const Settings& settings, Topology& topology) {
     ControlPlane result;
     for (const std::string mode : {"generic", "native"}) {
-        for (bool warm : {false, true}) {
-            reaction_times(settings, topology, mode, warm, result);
+        for (Warmth warmth : {Warmth::nothing, Warmth::warm_tap, Warmth::another_pair}) {
+            reaction_times(settings, topology, mode, warmth, result);
         }
     }
 

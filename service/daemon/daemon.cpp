@@ -34,7 +34,11 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
     log::info("xconnectd ", version, ": XDP program id ", dataplane_.program_id(), ", pinned in ",
               dataplane_.state_directory().value_or("nowhere").string(), ", xdp-mode ",
               to_string(options_.xdp_mode), ", config ", options_.config_file.string());
-    // Before the first apply, so that auto mode decides with what the kernel says.
+    // Both before the first apply: the grace period is paid here, and auto
+    // mode decides with what the kernel says.
+    if (options_.warm_tap) {
+        warm_dispatcher();
+    }
     follow_xdp_features();
     watcher_ = std::make_unique<ConfigWatcher>(io_, options_.config_file, config_settle_time,
                                                [this] { control_.config_file_changed(); });
@@ -52,6 +56,20 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
 Daemon::~Daemon() {
     control_.set_observer(nullptr);
     engine_.remove_observer(pair_log_);
+}
+
+void Daemon::warm_dispatcher() {
+    try {
+        warm_tap_ = std::make_unique<WarmTap>(dataplane_.program_fd());
+    } catch (const SystemError& error) {
+        log::warning("warm tap: ", error.what(),
+                     "; the first pair's attach and the last one's detach wait for the kernel's "
+                     "XDP dispatcher (an RCU grace period)");
+        return;
+    }
+    log::info("warm tap: ", warm_tap_->interface_name(), " (ifindex ", warm_tap_->ifindex(),
+              ") holds XDP program id ", dataplane_.program_id(),
+              " in the kernel's XDP dispatcher: no pair's attach waits for its rebuild");
 }
 
 void Daemon::follow_xdp_features() {

@@ -15,6 +15,7 @@
 #include "dbus/dbus_service.hpp"
 #include "engine/engine.hpp"
 #include "loader/kernel_dataplane.hpp"
+#include "loader/warm_tap.hpp"
 #include "netlink/link_monitor.hpp"
 #include "netlink/netdev_features.hpp"
 #include "options.hpp"
@@ -46,10 +47,12 @@ class Daemon final : private ControlObserver, private NetdevFeaturesObserver {
     void xdp_features_changed(netlink::DeviceFeatures device) override;
     void device_removed(uint32_t ifindex) override;
     void follow_xdp_features();
+    void warm_dispatcher();
 
     boost::asio::io_context& io_;
     DaemonOptions options_;
     KernelDataplane dataplane_;
+    std::unique_ptr<WarmTap> warm_tap_;  // null: --no-warm-tap, or it could not be made
     Engine engine_;
     ConfigStore store_;
     PairControl control_;

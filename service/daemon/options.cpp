@@ -21,6 +21,10 @@ std::string usage_text() {
            "      --keep-dataplane  on SIGTERM, leave every pair attached and pinned, so\n"
            "                        that the next xconnectd takes over without losing a\n"
            "                        frame (without it, SIGTERM detaches everything)\n"
+           "      --no-warm-tap     no tap xconnect-warmN holding the XDP program in the\n"
+           "                        kernel's XDP dispatcher: the first pair's attach (and\n"
+           "                        the last one's detach) then waits for an RCU grace\n"
+           "                        period\n"
            "      --flush           detach every XDP program xconnect attached in this\n"
            "                        network namespace, remove its pins, and exit; never\n"
            "                        touches anyone else's programs\n"
@@ -85,6 +89,8 @@ CommandLine parse_command_line(const std::vector<std::string>& arguments) {
             result.options.state_dir = std::filesystem::absolute(*directory).lexically_normal();
         } else if (argument == "--keep-dataplane") {
             result.options.keep_dataplane = true;
+        } else if (argument == "--no-warm-tap") {
+            result.options.warm_tap = false;
         } else if (argument == "--flush") {
             result.flush = true;
         } else if (argument == "--all-namespaces") {

@@ -22,6 +22,9 @@ struct DaemonOptions {
     std::optional<std::filesystem::path> state_dir;
     // SIGTERM leaves every pair forwarding for the next xconnectd.
     bool keep_dataplane = false;
+    // A tap of the daemon's own holds the XDP program in the kernel's XDP
+    // dispatcher (loader/warm_tap.hpp); --no-warm-tap: none.
+    bool warm_tap = true;
     // Link monitor's socket buffer; tests make it tiny to force overruns.
     int netlink_receive_buffer = netlink::default_monitor_buffer;
 };

@@ -60,7 +60,8 @@ class KernelDataplane final : public Dataplane {
     std::vector<InheritedPort> inherited_ports() const override { return inherited_; }
     void release_earlier() noexcept override;
 
-    // For tests that drive the program directly (BPF_PROG_TEST_RUN).
+    // The program attached everywhere: for the warm tap, and for tests that
+    // drive it directly (BPF_PROG_TEST_RUN).
     int program_fd() const;
 
     // Where the program and maps are pinned; nullopt: nowhere.

@@ -7,6 +7,10 @@
 #    and BindPaths=/sys/fs/bpf/xconnect: an empty tmpfs with the real
 #    directory bound on top, so USER reaches it and pins land in the host's
 #    bpffs;
+#  - PrivateDevices=yes with BindPaths=-/dev/net/tun and DeviceAllow=: the
+#    tun device (for the warm tap), with the mode 0666 Debian's udev gives it
+#    (here a node of our own on a tmpfs, bound over /dev/net/tun in that
+#    namespace only; the host's node keeps its mode);
 #  - User=USER, NoNewPrivileges=yes and exactly the capabilities CAPS
 #    (setpriv's spelling: +bpf,+net_admin) as AmbientCapabilities= and
 #    CapabilityBoundingSet=.
@@ -34,6 +38,14 @@ exec unshare --mount --propagation private -- /bin/sh -eu -c '
   mkdir /sys/fs/bpf/xconnect
   mount --move "$held" /sys/fs/bpf/xconnect
   rmdir "$held"
+  if [ -c /dev/net/tun ]; then
+    devices=$(mktemp -d)
+    mount -t tmpfs -o mode=0755 tmpfs "$devices"
+    mknod -m 0666 "$devices/tun" c 10 200
+    mount --bind "$devices/tun" /dev/net/tun
+    umount -l "$devices"
+    rmdir "$devices"
+  fi
   exec setpriv --reuid="$user" --regid="$(id -g "$user")" --init-groups --no-new-privs \
     --inh-caps="-all,$caps" --ambient-caps="-all,$caps" --bounding-set="-all,$caps" -- "$@"
 ' unit-sandbox "$user" "$caps" "$@"
