@@ -90,15 +90,18 @@ struct Target {
     std::string measured;
 };
 
-// p99 < 5 ms, held where another pair is active; the first pair's figure is
-// shown beside it (the kernel's cost, see reaction_times()).
+// p99 < 5 ms, held with another pair active and for the first pair (the
+// warm tap holding the program); the first pair without the warm tap is
+// shown beside them: what the kernel's dispatcher rebuild costs.
 Target latency_target(const std::string& what, const std::map<std::string, Latency>& by_key,
                       const std::string& mode) {
     const Latency& warm = by_key.at(mode + ", another pair active");
-    const Latency& cold = by_key.at(mode + ", first pair");
-    return {what + " p99 < 5 ms (" + mode + ")", warm.percentile(99) < 5,
-            two_places(warm.percentile(99)) +
-                " ms (first pair on the machine: " + two_places(cold.percentile(99)) + " ms)"};
+    const Latency& first = by_key.at(mode + ", first pair");
+    const Latency& cold = by_key.at(mode + ", first pair, --no-warm-tap");
+    return {
+        what + " p99 < 5 ms (" + mode + ")", warm.percentile(99) < 5 && first.percentile(99) < 5,
+        two_places(warm.percentile(99)) + " ms (first pair: " + two_places(first.percentile(99)) +
+            " ms; first pair without the warm tap: " + two_places(cold.percentile(99)) + " ms)"};
 }
 
 int report(const Settings& settings, const std::vector<Rate>& rates, const ControlPlane& control,
