@@ -16,6 +16,24 @@ namespace {
 // Long enough for an editor's truncate-then-write to land as one change.
 constexpr std::chrono::milliseconds config_settle_time{150};
 
+// The warm tap (loader/warm_tap.hpp), or null where it cannot be made: then
+// the first pair's attach waits for the dispatcher, as without one.
+std::unique_ptr<WarmTap> warm_dispatcher(const KernelDataplane& dataplane) {
+    std::unique_ptr<WarmTap> tap;
+    try {
+        tap = std::make_unique<WarmTap>(dataplane.program_fd());
+    } catch (const SystemError& error) {
+        log::warning("warm tap: ", error.what(),
+                     "; the first pair's attach and the last one's detach wait for the kernel's "
+                     "XDP dispatcher (an RCU grace period)");
+        return nullptr;
+    }
+    log::info("warm tap: ", tap->interface_name(), " (ifindex ", tap->ifindex(),
+              ") holds XDP program id ", dataplane.program_id(),
+              " in the kernel's XDP dispatcher: no pair's attach waits for its rebuild");
+    return tap;
+}
+
 }  // namespace
 
 Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
@@ -24,6 +42,9 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
       dataplane_(options_.state_dir.value_or(PinnedState::default_directory()),
                  options_.keep_dataplane ? KernelDataplane::OnExit::keep
                                          : KernelDataplane::OnExit::detach),
+      // Before the link monitor's first dump, which then lists it, and
+      // before the first apply: the grace period is paid here, once.
+      warm_tap_(options_.warm_tap ? warm_dispatcher(dataplane_) : nullptr),
       engine_(dataplane_, EngineOptions{.default_mode = options_.xdp_mode}),
       store_(options_.config_file),
       control_(engine_, store_),
@@ -34,11 +55,7 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
     log::info("xconnectd ", version, ": XDP program id ", dataplane_.program_id(), ", pinned in ",
               dataplane_.state_directory().value_or("nowhere").string(), ", xdp-mode ",
               to_string(options_.xdp_mode), ", config ", options_.config_file.string());
-    // Both before the first apply: the grace period is paid here, and auto
-    // mode decides with what the kernel says.
-    if (options_.warm_tap) {
-        warm_dispatcher();
-    }
+    // Before the first apply, so that auto mode decides with what the kernel says.
     follow_xdp_features();
     watcher_ = std::make_unique<ConfigWatcher>(io_, options_.config_file, config_settle_time,
                                                [this] { control_.config_file_changed(); });
@@ -56,20 +73,6 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
 Daemon::~Daemon() {
     control_.set_observer(nullptr);
     engine_.remove_observer(pair_log_);
-}
-
-void Daemon::warm_dispatcher() {
-    try {
-        warm_tap_ = std::make_unique<WarmTap>(dataplane_.program_fd());
-    } catch (const SystemError& error) {
-        log::warning("warm tap: ", error.what(),
-                     "; the first pair's attach and the last one's detach wait for the kernel's "
-                     "XDP dispatcher (an RCU grace period)");
-        return;
-    }
-    log::info("warm tap: ", warm_tap_->interface_name(), " (ifindex ", warm_tap_->ifindex(),
-              ") holds XDP program id ", dataplane_.program_id(),
-              " in the kernel's XDP dispatcher: no pair's attach waits for its rebuild");
 }
 
 void Daemon::follow_xdp_features() {

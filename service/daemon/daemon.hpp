@@ -47,7 +47,6 @@ class Daemon final : private ControlObserver, private NetdevFeaturesObserver {
     void xdp_features_changed(netlink::DeviceFeatures device) override;
     void device_removed(uint32_t ifindex) override;
     void follow_xdp_features();
-    void warm_dispatcher();
 
     boost::asio::io_context& io_;
     DaemonOptions options_;
