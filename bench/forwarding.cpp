@@ -79,38 +79,268 @@ ProgramCost program_cost(Topology& topology) {
 
 // ------------------------------------------------------------ forwarding
 
-double measure_mpps(const Settings& settings, Topology& topology, const Sink& counter,
-                    size_t size) {
-    Generator generator(settings.self, topology.gen, "g0", size, settings.generator_cpu);
+const std::vector<Group>& groups() {
+    static const std::vector<Group> all = {
+        {"veth",
+         "veth ⇄ veth: live frames (BPF_PROG_TEST_RUN) out of g0 into m0, forwarded to m1, "
+         "counted by a native XDP sink on s0"},
+        {"gro-veth",
+         "veth ⇄ veth, GRO on at g0, m0, m1 and s0 (so both veths in mid accept native "
+         "redirects, and auto picks native for both sides); otherwise as veth"},
+        {"tap",
+         "tap ⇄ tap: one thread write()s frames into ta's fd (CPU 0; the kernel receives them "
+         "on ta, where XDP runs), forwarded to tb, another reads tb's fd (CPU 1) and counts "
+         "them; both busy-poll non-blocking fds"},
+        {"jumbo",
+         "veth ⇄ veth at MTU 9000 (g0, m0, m1, s0), 9000-byte frames from an AF_PACKET socket "
+         "on g0 (sendmmsg, PACKET_QDISC_BYPASS, CPU 0: the kernel takes no live frames above "
+         "a page), counted by the native sink on s0"},
+        {"vxlan",
+         "veth ⇄ VXLAN: live frames into m0, forwarded to vx0 (VXLAN, MTU 1500, remote in the "
+         "sink namespace over the underlay veth u0 ⇄ u1, MTU 1550), the encapsulated frames "
+         "counted by a native XDP sink on u1"},
+    };
+    return all;
+}
+
+namespace {
+
+// Frames sent for as long as `source` lives; `arrived()` counts them where
+// they end up (a sink's counter, a reader's).
+struct Traffic {
+    std::shared_ptr<void> source;
+    std::function<uint64_t()> arrived;
+};
+
+double measure_mpps(const Settings& settings, const std::function<Traffic()>& start) {
+    const Traffic traffic = start();
     std::this_thread::sleep_for(milliseconds(300));  // warm up
-    const uint64_t before = counter.packets();
-    const auto start = steady_clock::now();
+    const uint64_t before = traffic.arrived();
+    const auto begin = steady_clock::now();
     std::this_thread::sleep_for(settings.measure_time());
-    const uint64_t after = counter.packets();
-    const double seconds = duration<double>(steady_clock::now() - start).count();
+    const uint64_t after = traffic.arrived();
+    const double seconds = duration<double>(steady_clock::now() - begin).count();
     return static_cast<double>(after - before) / seconds / 1e6;
 }
 
-// A way of forwarding m0 -> m1, set up for as long as the object lives.
+// A way of forwarding, set up for as long as the object lives.
 using Forwarder = std::function<std::shared_ptr<void>(Topology&)>;
 
-std::shared_ptr<void> bare_redirect(Topology& topology, uint32_t mode_flag) {
+struct Method {
+    std::string name;
+    Forwarder forwarder;  // empty: the ceiling, nothing forwards
+    // GRO (NAPI) on m0 while measuring, which live frames into a veth need
+    // when m0 has no native program; nullopt: as the setup left it.
+    std::optional<bool> m0_gro;
+};
+
+// One group's interfaces, the traffic through them and what forwards it.
+struct Setup {
+    std::string group;
+    std::vector<size_t> sizes;
+    std::vector<Method> methods;
+    // Traffic of `size`-byte frames, counted at the far end, or where they
+    // enter mid when `ceiling` (what the source delivers, dropped there).
+    std::function<Traffic(size_t size, bool ceiling)> traffic;
+};
+
+std::vector<Rate> measure(const Settings& settings, Topology& topology, const Setup& setup) {
+    std::vector<Rate> rates;
+    for (size_t size : setup.sizes) {
+        std::vector<Rate> round;
+        for (const Method& method : setup.methods) {
+            round.push_back({setup.group, method.name, size, {}});
+        }
+        // Repetitions interleave the methods, so that a slow spell of this
+        // (shared) machine falls on all of them rather than on one.
+        for (int rep = 0; rep < settings.repetitions(); ++rep) {
+            for (size_t m = 0; m < setup.methods.size(); ++m) {
+                const Method& method = setup.methods[m];
+                if (method.m0_gro) {
+                    topology.gro(*method.m0_gro);
+                }
+                {
+                    auto forwarding = method.forwarder ? method.forwarder(topology) : nullptr;
+                    round[m].mpps.push_back(measure_mpps(
+                        settings, [&] { return setup.traffic(size, !method.forwarder); }));
+                }
+                if (method.m0_gro) {
+                    topology.gro(false);
+                }
+            }
+        }
+        for (const Rate& rate : round) {
+            std::cerr << rate.group << ": " << rate.method << " " << size
+                      << "B: " << two_places(rate.median()) << " Mpps\n";
+            rates.push_back(rate);
+        }
+    }
+    return rates;
+}
+
+// Runs `undo` (best effort: it may run during unwinding) when the result dies.
+std::shared_ptr<void> on_release(std::function<void()> undo) {
+    return std::shared_ptr<void>(nullptr, [undo = std::move(undo)](void*) { undo(); });
+}
+
+std::shared_ptr<void> bare_redirect(Topology& topology, const std::string& from,
+                                    const std::string& to, uint32_t mode_flag) {
     struct Bare {
         Skeleton skeleton = load_skeleton();
         std::unique_ptr<Attachment> attachment;
     };
     auto bare = std::make_shared<Bare>();
-    const uint32_t m0 = ifindex_in(topology.mid, "m0");
-    const uint32_t m1 = ifindex_in(topology.mid, "m1");
+    const uint32_t in = ifindex_in(topology.mid, from);
+    const uint32_t out = ifindex_in(topology.mid, to);
     {
         NetnsScope inside(topology.mid);  // DEVMAP entries resolve ifindexes here
-        if (bpf_map_update_elem(bpf_map__fd(bare->skeleton->maps.bare_ports), &m0, &m1, BPF_ANY)) {
-            throw std::runtime_error("bare redirect map");
+        if (bpf_map_update_elem(bpf_map__fd(bare->skeleton->maps.bare_ports), &in, &out, BPF_ANY)) {
+            throw std::runtime_error("bare redirect map " + from + " -> " + to + ": " +
+                                     std::strerror(errno));
         }
     }
     bare->attachment = std::make_unique<Attachment>(
-        topology.mid, "m0", bpf_program__fd(bare->skeleton->progs.bare_redirect), mode_flag);
+        topology.mid, from, bpf_program__fd(bare->skeleton->progs.bare_redirect), mode_flag);
     return bare;
+}
+
+std::shared_ptr<void> bridge(Topology& t, const std::string& a, const std::string& b) {
+    sh(t.mid.ip() + "link add name br0 type bridge");
+    // Deleting the bridge releases its ports.
+    auto bridge = on_release([&t] { test::sh_status(t.mid.ip() + "link del br0"); });
+    sh(t.mid.ip() + "link set " + a + " master br0");
+    sh(t.mid.ip() + "link set " + b + " master br0");
+    sh(t.mid.ip() + "link set br0 up");
+    return bridge;
+}
+
+std::shared_ptr<void> tc_mirred(Topology& t, const std::string& from, const std::string& to) {
+    sh(t.mid.exec() + "tc qdisc add dev " + from + " ingress");
+    auto qdisc = on_release(
+        [&t, from] { test::sh_status(t.mid.exec() + "tc qdisc del dev " + from + " ingress"); });
+    sh(t.mid.exec() + "tc filter add dev " + from +
+       " ingress protocol all u32 match u32 0 0 action mirred egress redirect dev " + to);
+    return qdisc;
+}
+
+// The forwarders every veth setup has, from m0 to `to`, in `mode` (with m0's GRO).
+Method bare_method(const std::string& from, const std::string& to, const std::string& mode) {
+    const uint32_t flag = mode == "native" ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+    return {"bare-" + mode,
+            [from, to, flag](Topology& t) { return bare_redirect(t, from, to, flag); },
+            mode != "native"};
+}
+
+Method xconnectd_method(const std::string& name, const fs::path& config, const std::string& mode,
+                        const std::string& label, const std::string& modes,
+                        std::optional<bool> m0_gro) {
+    return {name, [=](Topology& t) { return xconnectd_pair(t, config, mode, label, modes); },
+            m0_gro};
+}
+
+// Traffic from live frames (or an AF_PACKET socket) out of g0, counted by
+// `sink`, or for the ceiling by a sink of its own on m0.
+std::function<Traffic(size_t, bool)> from_g0(const Settings& settings, Topology& topology,
+                                             const Sink& sink, GeneratorKind kind) {
+    return [&settings, &topology, &sink, kind](size_t size, bool ceiling) {
+        std::shared_ptr<Sink> at_m0;
+        if (ceiling) {
+            at_m0 = std::make_shared<Sink>(topology.mid, "m0");
+        }
+        // Declared after the sink: the generator stops first.
+        auto generator = std::make_shared<Generator>(settings.self, topology.gen, "g0", size,
+                                                     settings.generator_cpu, kind);
+        const Sink* counter = ceiling ? at_m0.get() : &sink;
+        return Traffic{
+            std::make_shared<std::pair<std::shared_ptr<Sink>, std::shared_ptr<Generator>>>(
+                at_m0, generator),
+            [counter] { return counter->packets(); }};
+    };
+}
+
+std::string ethtool_gro(const Netns& netns, const std::string& ifname, bool on) {
+    return netns.exec() + "ethtool -K " + ifname + " gro " + (on ? "on" : "off");
+}
+
+// GRO on at every veth: each then runs NAPI, so that its peer advertises
+// ndo-xmit and takes native redirects.
+std::shared_ptr<void> gro_everywhere(Topology& t) {
+    const std::vector<std::pair<const Netns*, std::string>> veths = {
+        {&t.gen, "g0"}, {&t.mid, "m0"}, {&t.mid, "m1"}, {&t.sink_ns, "s0"}};
+    auto undo = on_release([veths] {
+        for (const auto& [netns, ifname] : veths) {
+            test::sh_status(ethtool_gro(*netns, ifname, false));
+        }
+    });
+    for (const auto& [netns, ifname] : veths) {
+        sh(ethtool_gro(*netns, ifname, true));
+    }
+    return undo;
+}
+
+std::shared_ptr<void> mtu_everywhere(Topology& t, int mtu) {
+    const std::vector<std::pair<const Netns*, std::string>> veths = {
+        {&t.gen, "g0"}, {&t.mid, "m0"}, {&t.mid, "m1"}, {&t.sink_ns, "s0"}};
+    auto undo = on_release([veths] {
+        for (const auto& [netns, ifname] : veths) {
+            test::sh_status(netns->ip() + "link set " + ifname + " mtu 1500");
+        }
+    });
+    for (const auto& [netns, ifname] : veths) {
+        sh(netns->ip() + "link set " + ifname + " mtu " + std::to_string(mtu));
+    }
+    return undo;
+}
+
+// vx0 in mid, a VXLAN device to 10.99.0.2 in the sink namespace over the
+// underlay u0 ⇄ u1, and a native sink on u1 counting what it sends.
+struct VxlanRig {
+    std::shared_ptr<void> underlay;
+    std::unique_ptr<Sink> sink;
+
+    explicit VxlanRig(Topology& t) {
+        sh(t.mid.ip() + "link add name u0 type veth peer name u1 netns " + t.sink_ns.name());
+        // Deleting one end deletes both (and vx0, whose lower device u0 is).
+        underlay = on_release([&t] { test::sh_status(t.mid.ip() + "link del u0"); });
+        // 1500 bytes of frame and 50 of VXLAN, UDP, IP and Ethernet headers:
+        // nothing is dropped for its size.
+        sh(t.mid.ip() + "link set u0 mtu 1550 up");
+        sh(t.sink_ns.ip() + "link set u1 mtu 1550 address 02:00:00:00:99:02 up");
+        sh(t.mid.ip() + "addr add 10.99.0.1/30 dev u0");
+        sh(t.sink_ns.ip() + "addr add 10.99.0.2/30 dev u1");
+        // The sink drops ARP too: u1's address is known beforehand.
+        sh(t.mid.ip() + "neigh add 10.99.0.2 lladdr 02:00:00:00:99:02 dev u0 nud permanent");
+        sh(t.mid.ip() +
+           "link add name vx0 type vxlan id 42 remote 10.99.0.2 local 10.99.0.1 dev u0 "
+           "dstport 4789 nolearning");
+        sh(t.mid.ip() + "link set vx0 mtu 1500 up");
+        sink = std::make_unique<Sink>(t.sink_ns, "u1");
+    }
+    ~VxlanRig() { sink.reset(); }  // detached before the underlay goes
+};
+
+int other_cpu(int cpu) {
+    const int cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    return (cpu + 1) % cpus;
+}
+
+}  // namespace
+
+std::shared_ptr<void> xconnectd_pair(Topology& topology, const fs::path& config,
+                                     const std::string& mode, const std::string& label,
+                                     const std::string& modes) {
+    auto daemon = std::make_shared<ChildProcess>(
+        XCONNECTD_PATH,
+        std::vector<std::string>{"--no-bus", "--config", config.string(), "--xdp-mode", mode},
+        &topology.mid);
+    const std::string line = daemon->expect_log(label + ": added, ");
+    const std::string wanted = label + ": added, active (" + modes + ")";
+    if (line.find(wanted) == std::string::npos) {
+        throw std::runtime_error("xconnectd --xdp-mode " + mode + " was to log \"" + wanted +
+                                 "\", but logged \"" + line + "\"; its log:\n" +
+                                 daemon->log_text());
+    }
+    return daemon;
 }
 
 std::shared_ptr<void> xconnectd(Topology& topology, const fs::path& config, const std::string& mode,
@@ -126,67 +356,113 @@ std::shared_ptr<void> xconnectd(Topology& topology, const fs::path& config, cons
 std::vector<Rate> forwarding(const Settings& settings, Topology& topology) {
     const fs::path config = settings.scratch_dir / "bench-xconnect.yaml";
     write_file(config, "links:\n  m0: m1\n");
-    const std::string active = "m0<->m1: added, active";
-    const std::vector<std::pair<std::string, Forwarder>> methods = {
-        {"bare-generic", [](Topology& t) { return bare_redirect(t, XDP_FLAGS_SKB_MODE); }},
-        {"bare-native", [](Topology& t) { return bare_redirect(t, XDP_FLAGS_DRV_MODE); }},
-        {"xconnectd-generic",
-         [&](Topology& t) { return xconnectd(t, config, "generic", active + " (generic)"); }},
-        {"xconnectd-native",
-         [&](Topology& t) { return xconnectd(t, config, "native", active + " (native)"); }},
-        {"bridge",
-         [](Topology& t) {
-             sh(t.mid.ip() + "link add name br0 type bridge");
-             sh(t.mid.ip() + "link set m0 master br0");
-             sh(t.mid.ip() + "link set m1 master br0");
-             sh(t.mid.ip() + "link set br0 up");
-             return std::shared_ptr<void>(nullptr,
-                                          [&t](void*) { sh(t.mid.ip() + "link del br0"); });
-         }},
-        {"tc-mirred",
-         [](Topology& t) {
-             sh(t.mid.exec() + "tc qdisc add dev m0 ingress");
-             sh(t.mid.exec() +
-                "tc filter add dev m0 ingress protocol all u32 match u32 0 0 "
-                "action mirred egress redirect dev m1");
-             return std::shared_ptr<void>(
-                 nullptr, [&t](void*) { sh(t.mid.exec() + "tc qdisc del dev m0 ingress"); });
-         }},
-    };
-
     std::vector<Rate> rates;
+    auto add = [&rates](std::vector<Rate> more) {
+        rates.insert(rates.end(), more.begin(), more.end());
+    };
     Sink sink(topology.sink_ns, "s0");
-    for (size_t size : settings.sizes()) {
-        // Repetitions interleave the methods, so that a slow spell of this
-        // (shared) machine falls on all of them rather than on one.
-        std::vector<Rate> round{{"ceiling", size, {}}};
-        for (const auto& [name, forwarder] : methods) {
-            round.push_back({name, size, {}});
-        }
-        for (int rep = 0; rep < settings.repetitions(); ++rep) {
-            {
-                // The ceiling: what the generator delivers into m0, dropped right there.
-                Sink at_m0(topology.mid, "m0");
-                round[0].mpps.push_back(measure_mpps(settings, topology, at_m0, size));
-            }
-            for (size_t m = 0; m < methods.size(); ++m) {
-                const auto& [name, forwarder] = methods[m];
-                const bool native_xdp = name.ends_with("native");
-                topology.gro(!native_xdp);
-                {
-                    auto forwarding = forwarder(topology);
-                    round[m + 1].mpps.push_back(measure_mpps(settings, topology, sink, size));
-                }
-                topology.gro(false);
-            }
-        }
-        for (const Rate& rate : round) {
-            std::cerr << rate.method << " " << size << "B: " << two_places(rate.median())
-                      << " Mpps\n";
-            rates.push_back(rate);
-        }
+    const auto veth_methods = [&] {
+        return std::vector<Method>{
+            {"ceiling", {}, std::nullopt},
+            bare_method("m0", "m1", "generic"),
+            bare_method("m0", "m1", "native"),
+            xconnectd_method("xconnectd-generic", config, "generic", "m0<->m1", "generic", true),
+            xconnectd_method("xconnectd-native", config, "native", "m0<->m1", "native", false),
+            {"bridge", [](Topology& t) { return bridge(t, "m0", "m1"); }, true},
+            {"tc-mirred", [](Topology& t) { return tc_mirred(t, "m0", "m1"); }, true},
+        };
+    };
+    if (settings.wants("veth")) {
+        add(measure(settings, topology,
+                    {"veth", settings.sizes(), veth_methods(),
+                     from_g0(settings, topology, sink, GeneratorKind::live_frames)}));
     }
 
+    if (settings.wants("gro-veth")) {
+        auto gro = gro_everywhere(topology);
+        // GRO stays on at m0 for both (nullopt): the same rig, only the mode differs.
+        add(measure(
+            settings, topology,
+            {"gro-veth",
+             settings.sizes(),
+             {xconnectd_method("xconnectd-auto", config, "auto", "m0<->m1", "native", std::nullopt),
+              xconnectd_method("xconnectd-generic", config, "generic", "m0<->m1", "generic",
+                               std::nullopt)},
+             from_g0(settings, topology, sink, GeneratorKind::live_frames)}));
+    }
+
+    if (settings.wants("tap")) {
+        const Tap ta(topology.mid, "ta");
+        const Tap tb(topology.mid, "tb");
+        const fs::path tap_config = settings.scratch_dir / "bench-xconnect-tap.yaml";
+        write_file(tap_config, "links:\n  ta: tb\n");
+        auto tap_traffic = [&](size_t size, bool ceiling) {
+            const int writer = settings.generator_cpu;
+            const int reader = other_cpu(writer);
+            if (ceiling) {
+                auto at_ta = std::make_shared<Sink>(topology.mid, "ta");
+                auto writing = std::make_shared<TapTraffic>(ta, nullptr, size, writer, reader);
+                return Traffic{
+                    std::make_shared<std::pair<std::shared_ptr<Sink>, std::shared_ptr<TapTraffic>>>(
+                        at_ta, writing),
+                    [at_ta] { return at_ta->packets(); }};
+            }
+            auto traffic = std::make_shared<TapTraffic>(ta, &tb, size, writer, reader);
+            return Traffic{traffic, [traffic] { return traffic->frames_read(); }};
+        };
+        // nullopt GRO: m0 is not on the way.
+        auto tap_method = [](Method method) {
+            method.m0_gro = std::nullopt;
+            return method;
+        };
+        add(measure(settings, topology,
+                    {"tap",
+                     settings.sizes(),
+                     {{"ceiling", {}, std::nullopt},
+                      tap_method(bare_method("ta", "tb", "generic")),
+                      tap_method(bare_method("ta", "tb", "native")),
+                      xconnectd_method("xconnectd-generic", tap_config, "generic", "ta<->tb",
+                                       "generic", std::nullopt),
+                      xconnectd_method("xconnectd-native", tap_config, "native", "ta<->tb",
+                                       "native", std::nullopt),
+                      xconnectd_method("xconnectd-auto", tap_config, "auto", "ta<->tb", "native",
+                                       std::nullopt)},
+                     tap_traffic}));
+    }
+
+    if (settings.wants("jumbo")) {
+        auto mtu = mtu_everywhere(topology, 9000);
+        // An skb from a packet socket reaches m0 with or without NAPI there:
+        // GRO stays off for every method.
+        auto methods = veth_methods();
+        for (Method& method : methods) {
+            method.m0_gro = std::nullopt;
+        }
+        add(measure(settings, topology,
+                    {"jumbo",
+                     {9000},
+                     methods,
+                     from_g0(settings, topology, sink, GeneratorKind::packet_socket)}));
+    }
+
+    if (settings.wants("vxlan")) {
+        const VxlanRig vxlan(topology);
+        const fs::path vxlan_config = settings.scratch_dir / "bench-xconnect-vxlan.yaml";
+        write_file(vxlan_config, "links:\n  m0: vx0\n");
+        // Every method is generic at m0 (a tunnel takes no native redirect).
+        add(measure(
+            settings, topology,
+            {"vxlan",
+             settings.sizes(),
+             {xconnectd_method("xconnectd-auto", vxlan_config, "auto", "m0<->vx0", "generic", true),
+              {"tc-mirred", [](Topology& t) { return tc_mirred(t, "m0", "vx0"); }, true},
+              {"bridge", [](Topology& t) { return bridge(t, "m0", "vx0"); }, true}},
+             from_g0(settings, topology, *vxlan.sink, GeneratorKind::live_frames)}));
+    }
+
+    if (!settings.wants("veth")) {
+        return rates;
+    }
     // The same with many other pairs configured (of real interfaces).
     const int others = settings.other_pairs();
     std::string batch;
@@ -203,15 +479,16 @@ std::vector<Rate> forwarding(const Settings& settings, Topology& topology) {
     write_file(config, many);
     const std::string all_active = "applied (start): " + std::to_string(others + 1) +
                                    " pairs: " + std::to_string(others + 1) + " active";
+    const auto traffic = from_g0(settings, topology, sink, GeneratorKind::live_frames);
     for (const std::string mode : {"generic", "native"}) {
         topology.gro(mode == "generic");
-        Rate rate{"xconnectd-" + mode + "+" + std::to_string(others), 64, {}};
+        Rate rate{"veth", "xconnectd-" + mode + "+" + std::to_string(others), 64, {}};
         for (int rep = 0; rep < settings.repetitions(); ++rep) {
             auto forwarding = xconnectd(topology, config, mode, all_active);
             // Steady state: the kernel's deferred work after thousands of
             // attaches (and the previous daemon's detaches) settles first.
             std::this_thread::sleep_for(seconds(2));
-            rate.mpps.push_back(measure_mpps(settings, topology, sink, 64));
+            rate.mpps.push_back(measure_mpps(settings, [&] { return traffic(64, false); }));
         }
         topology.gro(false);
         std::cerr << rate.method << " 64B: " << two_places(rate.median()) << " Mpps\n";

@@ -43,20 +43,29 @@ namespace xconnect::bench {
 
 // ------------------------------------------------------------------ report
 
-const Rate* find_rate(const std::vector<Rate>& rates, const std::string& method, size_t size) {
+const Rate* find_rate(const std::vector<Rate>& rates, const std::string& group,
+                      const std::string& method, size_t size) {
     for (const Rate& rate : rates) {
-        if (rate.method == method && rate.size == size) {
+        if (rate.group == group && rate.method == method && rate.size == size) {
             return &rate;
         }
     }
     return nullptr;
 }
 
-double ratio(const std::vector<Rate>& rates, const std::string& a, const std::string& b,
-             size_t size) {
-    const Rate* x = find_rate(rates, a, size);
-    const Rate* y = find_rate(rates, b, size);
+double ratio(const std::vector<Rate>& rates, const std::string& group, const std::string& a,
+             const std::string& b, size_t size) {
+    const Rate* x = find_rate(rates, group, a, size);
+    const Rate* y = find_rate(rates, group, b, size);
     return x && y && y->median() > 0 ? x->median() / y->median() : 0;
+}
+
+// "1.23x" of `rate` against `method` in its group at its size; "" if none.
+std::string versus(const std::vector<Rate>& rates, const Rate& rate, const std::string& method) {
+    const Rate* base = find_rate(rates, rate.group, method, rate.size);
+    return base && base != &rate && base->median() > 0
+               ? two_places(rate.median() / base->median()) + "x"
+               : "";
 }
 
 std::string machine() {
@@ -104,78 +113,105 @@ Target latency_target(const std::string& what, const std::map<std::string, Laten
             " ms; first pair without the warm tap: " + two_places(cold.percentile(99)) + " ms)"};
 }
 
-int report(const Settings& settings, const std::vector<Rate>& rates, const ControlPlane& control,
+int report(const Settings& settings, const std::vector<Rate>& rates, const ControlPlane* control,
            const ProgramCost& cost) {
     std::ostringstream table;
-    table << "| method | frame | Mpps (median) | min | max | vs bare (same mode) | vs bridge |\n"
-          << "|---|---|---|---|---|---|---|\n";
+    table << "| setup | method | frame | Mpps (median) | min | max | vs bare (same mode) | "
+             "native/generic | vs bridge |\n"
+          << "|---|---|---|---|---|---|---|---|---|\n";
     for (const Rate& rate : rates) {
-        std::string bare = "";
+        std::string bare;
+        std::string over_generic;
         if (rate.method.starts_with("xconnectd-")) {
-            const std::string mode =
-                rate.method.find("native") != std::string::npos ? "native" : "generic";
-            const Rate* base = find_rate(rates, "bare-" + mode, rate.size);
-            bare =
-                base && base->median() > 0 ? two_places(rate.median() / base->median()) + "x" : "";
+            const bool native = rate.method.find("native") != std::string::npos;
+            const bool generic = rate.method.find("generic") != std::string::npos;
+            if (native || generic) {
+                bare = versus(rates, rate, native ? "bare-native" : "bare-generic");
+            }
+            // auto is native where these rows use it, but for a tunnel.
+            if (rate.method.starts_with("xconnectd-native") ||
+                (rate.method == "xconnectd-auto" && rate.group != "vxlan")) {
+                over_generic = versus(rates, rate, "xconnectd-generic");
+            }
+        } else if (rate.method == "bare-native") {
+            over_generic = versus(rates, rate, "bare-generic");
         }
-        const Rate* bridge = find_rate(rates, "bridge", rate.size);
-        table << "| " << rate.method << " | " << rate.size << " B | " << two_places(rate.median())
-              << " | " << two_places(rate.min()) << " | " << two_places(rate.max()) << " | " << bare
-              << " | "
-              << (bridge && bridge->median() > 0
-                      ? two_places(rate.median() / bridge->median()) + "x"
-                      : "")
-              << " |\n";
+        table << "| " << rate.group << " | " << rate.method << " | " << rate.size << " B | "
+              << two_places(rate.median()) << " | " << two_places(rate.min()) << " | "
+              << two_places(rate.max()) << " | " << bare << " | " << over_generic << " | "
+              << versus(rates, rate, "bridge") << " |\n";
+    }
+    table << "\n| setup | what is measured |\n|---|---|\n";
+    for (const Group& group : groups()) {
+        table << "| " << group.id << " | " << group.description << " |\n";
     }
     table << "\n| program alone (BPF_PROG_TEST_RUN, 64 B, median of 5 x 2M runs) | ns per frame |\n"
           << "|---|---|\n| bare `bpf_redirect_map` | " << two_places(cost.bare_ns) << " |\n"
           << "| xconnect (redirect + per-CPU counters) | " << two_places(cost.xconnect_ns)
           << " |\n";
-    table << "\n| control plane | p50 | p99 |\n|---|---|---|\n";
-    for (const Latency* latency : latencies(control)) {
-        table << "| " << latency->what << " (" << latency->ms.size() << " trials) | "
-              << two_places(latency->percentile(50)) << " ms | "
-              << two_places(latency->percentile(99)) << " ms |\n";
+    if (control) {
+        table << "\n| control plane | p50 | p99 |\n|---|---|---|\n";
+        for (const Latency* latency : latencies(*control)) {
+            table << "| " << latency->what << " (" << latency->ms.size() << " trials) | "
+                  << two_places(latency->percentile(50)) << " ms | "
+                  << two_places(latency->percentile(99)) << " ms |\n";
+        }
+        table << "\n| scale | measured |\n|---|---|\n"
+              << "| " << control->scale_pairs << " pairs from a file, applied | "
+              << two_places(control->scale_apply_s) << " s, peak RSS "
+              << two_places(control->scale_rss_mib) << " MiB |\n"
+              << "| burst of " << control->burst_events << " link events, converged | "
+              << two_places(control->burst_from_start_s) << " s from the first, "
+              << two_places(control->burst_from_end_s) << " s after the last |\n"
+              << "| idle daemon wake-ups | " << two_places(control->idle_wakeups_per_s)
+              << " per second |\n";
     }
-    table << "\n| scale | measured |\n|---|---|\n"
-          << "| " << control.scale_pairs << " pairs from a file, applied | "
-          << two_places(control.scale_apply_s) << " s, peak RSS "
-          << two_places(control.scale_rss_mib) << " MiB |\n"
-          << "| burst of " << control.burst_events << " link events, converged | "
-          << two_places(control.burst_from_start_s) << " s from the first, "
-          << two_places(control.burst_from_end_s) << " s after the last |\n"
-          << "| idle daemon wake-ups | " << two_places(control.idle_wakeups_per_s)
-          << " per second |\n";
 
     const std::string others = "+" + std::to_string(settings.other_pairs());
-    // "a >= minimum x b", at 64-byte frames.
-    auto ratio_target = [&](const std::string& text, const std::string& a, const std::string& b,
-                            double minimum) {
-        const double measured = ratio(rates, a, b, 64);
+    // "a >= minimum x b" in one setup, at one frame size.
+    auto ratio_target = [&](const std::string& text, const std::string& group, const std::string& a,
+                            const std::string& b, double minimum, size_t size = 64) {
+        const double measured = ratio(rates, group, a, b, size);
         return Target{text, measured >= minimum, two_places(measured) + "x"};
     };
-    const std::vector<Target> targets = {
-        ratio_target("xconnectd native >= 0.97x bare native (64 B)", "xconnectd-native",
+    std::vector<Target> targets = {
+        ratio_target("xconnectd native >= 0.97x bare native (64 B)", "veth", "xconnectd-native",
                      "bare-native", 0.97),
-        ratio_target("xconnectd generic >= 0.97x bare generic (64 B)", "xconnectd-generic",
+        ratio_target("xconnectd generic >= 0.97x bare generic (64 B)", "veth", "xconnectd-generic",
                      "bare-generic", 0.97),
-        ratio_target("xconnectd native >= 5x bridge (64 B)", "xconnectd-native", "bridge", 5),
-        ratio_target("xconnectd native >= 3x tc mirred (64 B)", "xconnectd-native", "tc-mirred", 3),
+        ratio_target("xconnectd native >= 5x bridge (64 B)", "veth", "xconnectd-native", "bridge",
+                     5),
+        ratio_target("xconnectd native >= 3x tc mirred (64 B)", "veth", "xconnectd-native",
+                     "tc-mirred", 3),
         ratio_target("rate with " + std::to_string(settings.other_pairs()) +
                          " other pairs = rate with 1 (native)",
-                     "xconnectd-native" + others, "xconnectd-native", 0.97),
-        latency_target("AddPair -> first frame", control.add_to_first_frame, "generic"),
-        latency_target("AddPair -> first frame", control.add_to_first_frame, "native"),
-        latency_target("interface created -> active", control.created_to_active, "generic"),
-        latency_target("interface created -> active", control.created_to_active, "native"),
-        {std::to_string(control.scale_pairs) + " pairs applied < 2 s, RSS < 64 MiB",
-         control.scale_apply_s < 2 && control.scale_rss_mib < 64,
-         two_places(control.scale_apply_s) + " s, " + two_places(control.scale_rss_mib) + " MiB"},
-        {std::to_string(control.burst_events) + " link events converge < 1 s",
-         control.burst_from_start_s < 1, two_places(control.burst_from_start_s) + " s"},
-        {"idle daemon: 0 wake-ups per second", control.idle_wakeups_per_s == 0,
-         two_places(control.idle_wakeups_per_s) + "/s"},
+                     "veth", "xconnectd-native" + others, "xconnectd-native", 0.97),
+        // A native choice not faster than generic is not made: wherever auto
+        // picks native, native must be at least as fast.
+        ratio_target("tap↔tap: auto's native >= 1.0x generic (64 B)", "tap", "xconnectd-auto",
+                     "xconnectd-generic", 1.0),
+        ratio_target("GRO veths: auto's native >= 1.0x generic (64 B)", "gro-veth",
+                     "xconnectd-auto", "xconnectd-generic", 1.0),
+        ratio_target("9000 B native >= generic (xconnectd)", "jumbo", "xconnectd-native",
+                     "xconnectd-generic", 1.0, 9000),
     };
+    if (control) {
+        const std::vector<Target> control_targets = {
+            latency_target("AddPair -> first frame", control->add_to_first_frame, "generic"),
+            latency_target("AddPair -> first frame", control->add_to_first_frame, "native"),
+            latency_target("interface created -> active", control->created_to_active, "generic"),
+            latency_target("interface created -> active", control->created_to_active, "native"),
+            {std::to_string(control->scale_pairs) + " pairs applied < 2 s, RSS < 64 MiB",
+             control->scale_apply_s < 2 && control->scale_rss_mib < 64,
+             two_places(control->scale_apply_s) + " s, " + two_places(control->scale_rss_mib) +
+                 " MiB"},
+            {std::to_string(control->burst_events) + " link events converge < 1 s",
+             control->burst_from_start_s < 1, two_places(control->burst_from_start_s) + " s"},
+            {"idle daemon: 0 wake-ups per second", control->idle_wakeups_per_s == 0,
+             two_places(control->idle_wakeups_per_s) + "/s"},
+        };
+        targets.insert(targets.end(), control_targets.begin(), control_targets.end());
+    }
     table << "\n| target | measured | |\n|---|---|---|\n";
     for (const Target& target : targets) {
         table << "| " << target.text << " | " << target.measured << " | "
@@ -185,7 +221,8 @@ int report(const Settings& settings, const std::vector<Rate>& rates, const Contr
     const auto now = system_clock::to_time_t(system_clock::now());
     std::ostringstream header;
     header << "Measured " << std::put_time(std::gmtime(&now), "%Y-%m-%d") << " on " << machine()
-           << " with `bench/run" << (settings.quick ? " --quick" : "") << "`; generator on CPU "
+           << " with `bench/run" << (settings.quick ? " --quick" : "")
+           << (settings.rates_only ? " --rates-only" : "") << "`; generator on CPU "
            << settings.generator_cpu << ", " << settings.repetitions() << " repetition(s) of "
            << settings.measure_time().count() / 1000.0 << " s each.\n\n";
     std::cout << header.str() << table.str();
@@ -193,32 +230,40 @@ int report(const Settings& settings, const std::vector<Rate>& rates, const Contr
 
     // JSON (escaped by the library: method names and targets are free text),
     // and a data file for gnuplot.
-    nlohmann::ordered_json results{{"machine", machine()}, {"quick", settings.quick}};
+    nlohmann::ordered_json results{
+        {"machine", machine()}, {"quick", settings.quick}, {"rates_only", settings.rates_only}};
+    nlohmann::ordered_json& setups = results["setups"] = nlohmann::ordered_json::object();
+    for (const Group& group : groups()) {
+        setups[group.id] = group.description;
+    }
     nlohmann::ordered_json& forwarding = results["forwarding"] = nlohmann::ordered_json::array();
     for (const Rate& rate : rates) {
-        forwarding.push_back({{"method", rate.method},
+        forwarding.push_back({{"setup", rate.group},
+                              {"method", rate.method},
                               {"frame_bytes", rate.size},
                               {"mpps_median", rate.median()},
                               {"mpps_min", rate.min()},
                               {"mpps_max", rate.max()}});
     }
-    nlohmann::ordered_json latencies_ms = nlohmann::ordered_json::array();
-    for (const auto* latency : latencies(control)) {
-        latencies_ms.push_back({{"what", latency->what},
-                                {"p50", latency->percentile(50)},
-                                {"p99", latency->percentile(99)},
-                                {"trials", latency->ms.size()}});
+    if (control) {
+        nlohmann::ordered_json latencies_ms = nlohmann::ordered_json::array();
+        for (const auto* latency : latencies(*control)) {
+            latencies_ms.push_back({{"what", latency->what},
+                                    {"p50", latency->percentile(50)},
+                                    {"p99", latency->percentile(99)},
+                                    {"trials", latency->ms.size()}});
+        }
+        results["control_plane"] = {{"latencies_ms", latencies_ms},
+                                    {"scale",
+                                     {{"pairs", control->scale_pairs},
+                                      {"apply_s", control->scale_apply_s},
+                                      {"peak_rss_mib", control->scale_rss_mib}}},
+                                    {"burst",
+                                     {{"link_events", control->burst_events},
+                                      {"converged_from_first_s", control->burst_from_start_s},
+                                      {"converged_after_last_s", control->burst_from_end_s}}},
+                                    {"idle_wakeups_per_s", control->idle_wakeups_per_s}};
     }
-    results["control_plane"] = {{"latencies_ms", latencies_ms},
-                                {"scale",
-                                 {{"pairs", control.scale_pairs},
-                                  {"apply_s", control.scale_apply_s},
-                                  {"peak_rss_mib", control.scale_rss_mib}}},
-                                {"burst",
-                                 {{"link_events", control.burst_events},
-                                  {"converged_from_first_s", control.burst_from_start_s},
-                                  {"converged_after_last_s", control.burst_from_end_s}}},
-                                {"idle_wakeups_per_s", control.idle_wakeups_per_s}};
     results["program_ns_per_frame"] = {{"bare", cost.bare_ns}, {"xconnect", cost.xconnect_ns}};
     nlohmann::ordered_json& met = results["targets"] = nlohmann::ordered_json::array();
     for (const auto& target : targets) {
@@ -226,38 +271,67 @@ int report(const Settings& settings, const std::vector<Rate>& rates, const Contr
             {{"target", target.text}, {"measured", target.measured}, {"met", target.met}});
     }
     std::ofstream(settings.out_dir / "results.json") << results.dump(2) << "\n";
-    // One row per method: median, min, max at 64 and at 1500 bytes ("?": not measured).
+
+    // For gnuplot: one block per setup (rates.gp draws each as a group of
+    // bars), separated by two blank lines; in each, one row per method:
+    // median, min, max at 64, 1500 and 9000 bytes ("?": not measured). The
+    // first line names the blocks in order, each with the sizes it has
+    // ("veth=64,1500"), so that the chart draws no empty series.
     std::ofstream dat(settings.out_dir / "rates.dat");
-    std::vector<std::string> methods;
-    for (const Rate& rate : rates) {
-        if (std::find(methods.begin(), methods.end(), rate.method) == methods.end()) {
-            methods.push_back(rate.method);
-        }
-    }
-    for (const std::string& method : methods) {
-        dat << '"' << method << '"';
-        for (size_t size : {64, 1500}) {
-            if (const Rate* rate = find_rate(rates, method, size)) {
-                dat << " " << rate->median() << " " << rate->min() << " " << rate->max();
-            } else {
-                dat << " ? ? ?";
+    std::vector<std::string> present;
+    dat << "# setups:";
+    for (const Group& group : groups()) {
+        std::string sizes;
+        for (size_t size : {64, 1500, 9000}) {
+            if (std::any_of(rates.begin(), rates.end(), [&](const Rate& rate) {
+                    return rate.group == group.id && rate.size == size;
+                })) {
+                sizes += (sizes.empty() ? "" : ",") + std::to_string(size);
             }
         }
-        dat << "\n";
+        if (!sizes.empty()) {
+            present.push_back(group.id);
+            dat << " " << group.id << "=" << sizes;
+        }
+    }
+    dat << "\n";
+    for (const std::string& group : present) {
+        std::vector<std::string> methods;
+        for (const Rate& rate : rates) {
+            if (rate.group == group &&
+                std::find(methods.begin(), methods.end(), rate.method) == methods.end()) {
+                methods.push_back(rate.method);
+            }
+        }
+        dat << "\n\n# " << group << "\n";
+        for (const std::string& method : methods) {
+            dat << '"' << method << '"';
+            for (size_t size : {64, 1500, 9000}) {
+                if (const Rate* rate = find_rate(rates, group, method, size)) {
+                    dat << " " << rate->median() << " " << rate->min() << " " << rate->max();
+                } else {
+                    dat << " ? ? ?";
+                }
+            }
+            dat << "\n";
+        }
     }
 
     // --quick asserts only that every method produced a number.
     int missing = 0;
     for (const Rate& rate : rates) {
         if (!(rate.median() > 0)) {
-            std::cerr << "no rate measured for " << rate.method << " at " << rate.size << " B\n";
+            std::cerr << "no rate measured for " << rate.group << ": " << rate.method << " at "
+                      << rate.size << " B\n";
             ++missing;
         }
     }
-    for (const Latency* latency : latencies(control)) {
-        if (latency->ms.empty()) {
-            std::cerr << "no measurement of " << latency->what << "\n";
-            ++missing;
+    if (control) {
+        for (const Latency* latency : latencies(*control)) {
+            if (latency->ms.empty()) {
+                std::cerr << "no measurement of " << latency->what << "\n";
+                ++missing;
+            }
         }
     }
     return missing == 0 ? 0 : 1;

@@ -14,7 +14,8 @@ namespace xconnect::bench {
 // "AMD EPYC, 2 CPUs, Linux 6.1.0": what every result file names.
 std::string machine();
 
-int report(const Settings& settings, const std::vector<Rate>& rates, const ControlPlane& control,
+// `control`: nullptr when only the rates were measured (--rates-only).
+int report(const Settings& settings, const std::vector<Rate>& rates, const ControlPlane* control,
            const ProgramCost& cost);
 
 }  // namespace xconnect::bench

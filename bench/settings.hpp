@@ -3,6 +3,7 @@
 // What one benchmark run measures and for how long (--quick or full), and
 // small helpers every part of it uses.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -24,6 +25,13 @@ using test::sh;
 struct Settings {
     bool quick = false;
     bool transparency_only = false;  // --transparency: only which frames cross, no rates
+    bool rates_only = false;  // --rates-only: forwarding rates, no transparency or control plane
+    // --setup ID (repeatable): only these groups of rates ("veth", "tap", ...);
+    // empty: all of them.
+    std::vector<std::string> setups;
+    bool wants(const std::string& setup) const {
+        return setups.empty() || std::find(setups.begin(), setups.end(), setup) != setups.end();
+    }
     fs::path out_dir = ".";
     fs::path scratch_dir;  // config files and batches, removed at the end
     std::string self;      // this binary, for the generator subprocess

@@ -8,13 +8,17 @@
 #include <linux/if_link.h>
 #include <net/if.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench.skel.h"
+#include "common/unique_fd.hpp"
 #include "loader/bpf_skeleton.hpp"
 #include "settings.hpp"
 
@@ -103,6 +107,53 @@ struct Topology {
     // NAPI on m0 for methods without a native XDP program there: the
     // generator's XDP transmit into a veth needs it on the peer.
     void gro(bool on) { sh(mid.exec() + "ethtool -K m0 gro " + (on ? "on" : "off")); }
+};
+
+// ------------------------------------------------------------------ taps
+
+// A tap in `netns`, up, for as long as this holds its file descriptor (not
+// persistent: closing the fd removes the interface, even on failure). The
+// fd is non-blocking: only then does tun build frames written to it in one
+// page and run a native XDP program on them (tun_can_build_skb); otherwise
+// it makes an skb and runs the program in generic mode whatever was asked.
+class Tap {
+  public:
+    Tap(const Netns& netns, const std::string& ifname);
+    int fd() const { return fd_.get(); }
+    const std::string& name() const { return name_; }
+
+  private:
+    UniqueFd fd_;
+    std::string name_;
+};
+
+// A user-space writer putting frames into `from`'s fd as fast as it can
+// (the kernel receives them on that tap, where XDP runs) on one CPU, and a
+// reader counting the frames of that size read() from `to`'s fd on another
+// (nullptr: nobody reads, what arrives at `from` is counted elsewhere).
+// Both busy-poll their non-blocking fds: a reader asleep in poll() would
+// make every transmit into its tap pay for a wake-up.
+class TapTraffic {
+  public:
+    TapTraffic(const Tap& from, const Tap* to, size_t frame_size, int writer_cpu, int reader_cpu);
+    ~TapTraffic();
+    TapTraffic(const TapTraffic&) = delete;
+    TapTraffic& operator=(const TapTraffic&) = delete;
+
+    // Frames read so far; throws if the writer or the reader failed.
+    uint64_t frames_read() const;
+
+  private:
+    void write_loop(int fd, const std::string& name, size_t frame_size, int cpu);
+    void read_loop(int fd, const std::string& name, size_t frame_size, int cpu);
+    void fail(const std::string& what);
+
+    std::atomic<bool> stop_{false};
+    std::atomic<uint64_t> read_{0};
+    mutable std::mutex mutex_;
+    std::string error_;  // the first failure, with context
+    std::thread reader_;
+    std::thread writer_;
 };
 
 }  // namespace xconnect::bench

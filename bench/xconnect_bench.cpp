@@ -52,6 +52,12 @@ namespace xconnect::bench {
 
 int run(const Settings& settings) {
     fs::create_directories(settings.out_dir);
+    if (settings.rates_only) {
+        Topology topology;
+        const ProgramCost cost = program_cost(topology);
+        const std::vector<Rate> rates = forwarding(settings, topology);
+        return report(settings, rates, nullptr, cost);
+    }
     // In namespaces of its own, removed before the rates are measured.
     const int transparent = report_transparency(settings, transparency(settings));
     if (settings.transparency_only) {
@@ -61,7 +67,7 @@ int run(const Settings& settings) {
     const ProgramCost cost = program_cost(topology);
     const std::vector<Rate> rates = forwarding(settings, topology);
     const ControlPlane control = control_plane(settings, topology);
-    return std::max(report(settings, rates, control, cost), transparent);
+    return std::max(report(settings, rates, &control, cost), transparent);
 }
 
 }  // namespace xconnect::bench
@@ -70,8 +76,9 @@ int main(int argc, char** argv) {
     using namespace xconnect::bench;
     const std::vector<std::string> args(argv + 1, argv + argc);
     try {
-        if (!args.empty() && args[0] == "generate" && args.size() == 5) {
-            return run_generator(args[1], args[2], std::stoul(args[3]), std::stoi(args[4]));
+        if (!args.empty() && args[0] == "generate" && args.size() == 6) {
+            return run_generator(args[1], args[2], std::stoul(args[3]), std::stoi(args[4]),
+                                 generator_kind(args[5]));
         }
         Settings settings;
         settings.self = fs::canonical("/proc/self/exe");
@@ -80,10 +87,16 @@ int main(int argc, char** argv) {
                 settings.quick = true;
             } else if (args[i] == "--transparency") {
                 settings.transparency_only = true;
+            } else if (args[i] == "--rates-only") {
+                settings.rates_only = true;
+            } else if (args[i] == "--setup" && i + 1 < args.size()) {
+                settings.setups.push_back(args[++i]);
             } else if (args[i] == "--out" && i + 1 < args.size()) {
                 settings.out_dir = fs::absolute(args[++i]);
             } else {
-                std::cerr << "usage: xconnect-bench [--quick] [--transparency] [--out DIR]\n";
+                std::cerr << "usage: xconnect-bench [--quick] [--transparency | --rates-only "
+                             "[--setup ID]...] "
+                             "[--out DIR]\n";
                 return 2;
             }
         }
