@@ -105,8 +105,8 @@ std::string describe(Warmth warmth) {
 
 // AddPair -> first frame, and interface created -> State=active, against a
 // D-Bus-activated xconnectd attaching in `mode`; then its idle wake-ups.
-void reaction_times(const Settings& settings, Topology& topology, const std::string& mode,
-                    Warmth warmth, ControlPlane& result) {
+void reaction_times(const Settings& settings, Topology& topology, const GeneratorSpec& generator,
+                    const std::string& mode, Warmth warmth, ControlPlane& result) {
     const std::string key = mode + ", " + describe(warmth);
     Latency& add_to_first_frame = result.add_to_first_frame[key];
     Latency& created_to_active = result.created_to_active[key];
@@ -136,7 +136,7 @@ void reaction_times(const Settings& settings, Topology& topology, const std::str
     {
         topology.gro(mode == "generic");
         Sink sink(topology.sink_ns, "s0");
-        Generator generator(settings.self, topology.gen, "g0", 64, settings.generator_cpu);
+        Generator sending(settings.self, topology.gen, "g0", 64, generator);
         for (int trial = 0; trial < trials; ++trial) {
             sink.arm();
             const uint64_t start = monotonic_ns();
@@ -146,7 +146,10 @@ void reaction_times(const Settings& settings, Topology& topology, const std::str
                 std::this_thread::sleep_for(milliseconds(5));
             }
             if (first == 0) {
-                throw std::runtime_error("no frame reached the sink after AddPair");
+                const std::string failure = sending.failure();
+                throw std::runtime_error(
+                    "no frame reached the sink after AddPair" +
+                    (failure.empty() ? std::string() : "; the generator stopped:\n" + failure));
             }
             add_to_first_frame.ms.push_back(static_cast<double>(first - start) / 1e6);
             call("RemovePair", std::string("m0"));
@@ -232,11 +235,12 @@ void reaction_times(const Settings& settings, Topology& topology, const std::str
     }
 }
 
-ControlPlane control_plane(const Settings& settings, Topology& topology) {
+ControlPlane control_plane(const Settings& settings, Topology& topology,
+                           const GeneratorSpec& generator) {
     ControlPlane result;
     for (const std::string mode : {"generic", "native"}) {
         for (Warmth warmth : {Warmth::nothing, Warmth::warm_tap, Warmth::another_pair}) {
-            reaction_times(settings, topology, mode, warmth, result);
+            reaction_times(settings, topology, generator, mode, warmth, result);
         }
     }
 

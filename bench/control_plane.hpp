@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "generator.hpp"
 #include "settings.hpp"
 #include "topology.hpp"
 
@@ -43,6 +44,8 @@ struct ControlPlane {
     double idle_wakeups_per_s = 0;
 };
 
-ControlPlane control_plane(const Settings& settings, Topology& topology);
+// The first frame after AddPair comes from `generator`, running all along.
+ControlPlane control_plane(const Settings& settings, Topology& topology,
+                           const GeneratorSpec& generator);
 
 }  // namespace xconnect::bench

@@ -3,41 +3,20 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
-#include <linux/rtnetlink.h>
 #include <net/if.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/utsname.h>
-#include <unistd.h>
 
-#include <sdbus-c++/sdbus-c++.h>
 #include <algorithm>
-#include <chrono>
-#include <cmath>
 #include <cstring>
-#include <ctime>
-#include <filesystem>
-#include <fstream>
 #include <functional>
-#include <iomanip>
 #include <iostream>
-#include <map>
-#include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
+#include <stdexcept>
 #include <thread>
 
-#include "bench.skel.h"
 #include "child_process.hpp"
-#include "common/unique_fd.hpp"
 #include "frames.hpp"
-#include "generator.hpp"
-#include "loader/bpf_skeleton.hpp"
 #include "loader/kernel_dataplane.hpp"
-#include "netlink/links.hpp"
-#include "netns.hpp"
-#include "system_bus.hpp"
+#include "traffic.hpp"
 
 namespace xconnect::bench {
 
@@ -82,8 +61,8 @@ ProgramCost program_cost(Topology& topology) {
 const std::vector<Group>& groups() {
     static const std::vector<Group> all = {
         {"veth",
-         "veth ⇄ veth: live frames (BPF_PROG_TEST_RUN) out of g0 into m0, forwarded to m1, "
-         "counted by a native XDP sink on s0"},
+         "veth ⇄ veth: frames from the generator out of g0 into m0, forwarded to m1, counted "
+         "by a native XDP sink on s0"},
         {"gro-veth",
          "veth ⇄ veth, GRO on at g0, m0, m1 and s0 (so both veths in mid accept native "
          "redirects, and auto picks native for both sides); otherwise as veth"},
@@ -92,11 +71,11 @@ const std::vector<Group>& groups() {
          "on ta, where XDP runs), forwarded to tb, another reads tb's fd (CPU 1) and counts "
          "them; both busy-poll non-blocking fds"},
         {"jumbo",
-         "veth ⇄ veth at MTU 9000 (g0, m0, m1, s0), 9000-byte frames from an AF_PACKET socket "
-         "on g0 (sendmmsg, PACKET_QDISC_BYPASS, CPU 0: the kernel takes no live frames above "
-         "a page), counted by the native sink on s0"},
+         "veth ⇄ veth at MTU 9000 (g0, m0, m1, s0), 9000-byte frames out of g0 from a socket "
+         "generator (the kernel takes no live frames above a page), counted by the native "
+         "sink on s0"},
         {"vxlan",
-         "veth ⇄ VXLAN: live frames into m0, forwarded to vx0 (VXLAN, MTU 1500, remote in the "
+         "veth ⇄ VXLAN: frames out of g0 into m0, forwarded to vx0 (VXLAN, MTU 1500, remote in the "
          "sink namespace over the underlay veth u0 ⇄ u1, MTU 1550), the encapsulated frames "
          "counted by a native XDP sink on u1"},
     };
@@ -105,24 +84,6 @@ const std::vector<Group>& groups() {
 
 namespace {
 
-// Frames sent for as long as `source` lives; `arrived()` counts them where
-// they end up (a sink's counter, a reader's).
-struct Traffic {
-    std::shared_ptr<void> source;
-    std::function<uint64_t()> arrived;
-};
-
-double measure_mpps(const Settings& settings, const std::function<Traffic()>& start) {
-    const Traffic traffic = start();
-    std::this_thread::sleep_for(milliseconds(300));  // warm up
-    const uint64_t before = traffic.arrived();
-    const auto begin = steady_clock::now();
-    std::this_thread::sleep_for(settings.measure_time());
-    const uint64_t after = traffic.arrived();
-    const double seconds = duration<double>(steady_clock::now() - begin).count();
-    return static_cast<double>(after - before) / seconds / 1e6;
-}
-
 // A way of forwarding, set up for as long as the object lives.
 using Forwarder = std::function<std::shared_ptr<void>(Topology&)>;
 
@@ -130,7 +91,8 @@ struct Method {
     std::string name;
     Forwarder forwarder;  // empty: the ceiling, nothing forwards
     // GRO (NAPI) on m0 while measuring, which live frames into a veth need
-    // when m0 has no native program; nullopt: as the setup left it.
+    // when m0 has no native program (skbs reach it either way); nullopt: as
+    // the setup left it.
     std::optional<bool> m0_gro;
 };
 
@@ -141,7 +103,8 @@ struct Setup {
     std::vector<Method> methods;
     // Traffic of `size`-byte frames, counted at the far end, or where they
     // enter mid when `ceiling` (what the source delivers, dropped there).
-    std::function<Traffic(size_t size, bool ceiling)> traffic;
+    TrafficSource traffic;
+    std::string generator;  // what sends the traffic, for the report
 };
 
 std::vector<Rate> measure(const Settings& settings, Topology& topology, const Setup& setup) {
@@ -149,7 +112,7 @@ std::vector<Rate> measure(const Settings& settings, Topology& topology, const Se
     for (size_t size : setup.sizes) {
         std::vector<Rate> round;
         for (const Method& method : setup.methods) {
-            round.push_back({setup.group, method.name, size, {}});
+            round.push_back({setup.group, method.name, size, {}, setup.generator, ""});
         }
         // Repetitions interleave the methods, so that a slow spell of this
         // (shared) machine falls on all of them rather than on one.
@@ -159,10 +122,15 @@ std::vector<Rate> measure(const Settings& settings, Topology& topology, const Se
                 if (method.m0_gro) {
                     topology.gro(*method.m0_gro);
                 }
-                {
+                // A failure is the row's, with its context; the others go on.
+                try {
                     auto forwarding = method.forwarder ? method.forwarder(topology) : nullptr;
                     round[m].mpps.push_back(measure_mpps(
                         settings, [&] { return setup.traffic(size, !method.forwarder); }));
+                } catch (const std::exception& error) {
+                    round[m].error = error.what();
+                    std::cerr << setup.group << ": " << method.name << " " << size
+                              << "B failed: " << error.what() << "\n";
                 }
                 if (method.m0_gro) {
                     topology.gro(false);
@@ -238,26 +206,6 @@ Method xconnectd_method(const std::string& name, const fs::path& config, const s
             m0_gro};
 }
 
-// Traffic from live frames (or an AF_PACKET socket) out of g0, counted by
-// `sink`, or for the ceiling by a sink of its own on m0.
-std::function<Traffic(size_t, bool)> from_g0(const Settings& settings, Topology& topology,
-                                             const Sink& sink, GeneratorKind kind) {
-    return [&settings, &topology, &sink, kind](size_t size, bool ceiling) {
-        std::shared_ptr<Sink> at_m0;
-        if (ceiling) {
-            at_m0 = std::make_shared<Sink>(topology.mid, "m0");
-        }
-        // Declared after the sink: the generator stops first.
-        auto generator = std::make_shared<Generator>(settings.self, topology.gen, "g0", size,
-                                                     settings.generator_cpu, kind);
-        const Sink* counter = ceiling ? at_m0.get() : &sink;
-        return Traffic{
-            std::make_shared<std::pair<std::shared_ptr<Sink>, std::shared_ptr<Generator>>>(
-                at_m0, generator),
-            [counter] { return counter->packets(); }};
-    };
-}
-
 std::string ethtool_gro(const Netns& netns, const std::string& ifname, bool on) {
     return netns.exec() + "ethtool -K " + ifname + " gro " + (on ? "on" : "off");
 }
@@ -320,8 +268,7 @@ struct VxlanRig {
 };
 
 int other_cpu(int cpu) {
-    const int cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    return (cpu + 1) % cpus;
+    return (cpu + 1) % cpu_count();
 }
 
 }  // namespace
@@ -353,7 +300,8 @@ std::shared_ptr<void> xconnectd(Topology& topology, const fs::path& config, cons
     return daemon;
 }
 
-std::vector<Rate> forwarding(const Settings& settings, Topology& topology) {
+std::vector<Rate> forwarding(const Settings& settings, Topology& topology,
+                             const GeneratorChoice& generator) {
     const fs::path config = settings.scratch_dir / "bench-xconnect.yaml";
     write_file(config, "links:\n  m0: m1\n");
     std::vector<Rate> rates;
@@ -373,22 +321,26 @@ std::vector<Rate> forwarding(const Settings& settings, Topology& topology) {
         };
     };
     if (settings.wants("veth")) {
-        add(measure(settings, topology,
-                    {"veth", settings.sizes(), veth_methods(),
-                     from_g0(settings, topology, sink, GeneratorKind::live_frames)}));
+        add(measure(
+            settings, topology,
+            {"veth", settings.sizes(), veth_methods(),
+             from_g0(settings, topology, sink, generator.frames), generator.frames.describe()}));
     }
 
     if (settings.wants("gro-veth")) {
         auto gro = gro_everywhere(topology);
-        // GRO stays on at m0 for both (nullopt): the same rig, only the mode differs.
+        // GRO stays on at m0 for every method (nullopt): the same rig, only
+        // the mode differs.
         add(measure(
             settings, topology,
             {"gro-veth",
              settings.sizes(),
-             {xconnectd_method("xconnectd-auto", config, "auto", "m0<->m1", "native", std::nullopt),
+             {{"ceiling", {}, std::nullopt},
+              xconnectd_method("xconnectd-auto", config, "auto", "m0<->m1", "native", std::nullopt),
               xconnectd_method("xconnectd-generic", config, "generic", "m0<->m1", "generic",
                                std::nullopt)},
-             from_g0(settings, topology, sink, GeneratorKind::live_frames)}));
+             from_g0(settings, topology, sink, generator.frames),
+             generator.frames.describe()}));
     }
 
     if (settings.wants("tap")) {
@@ -405,7 +357,10 @@ std::vector<Rate> forwarding(const Settings& settings, Topology& topology) {
                 return Traffic{
                     std::make_shared<std::pair<std::shared_ptr<Sink>, std::shared_ptr<TapTraffic>>>(
                         at_ta, writing),
-                    [at_ta] { return at_ta->packets(); }};
+                    [at_ta, writing] {
+                        writing->frames_read();  // throws if the writer failed
+                        return at_ta->packets();
+                    }};
             }
             auto traffic = std::make_shared<TapTraffic>(ta, &tb, size, writer, reader);
             return Traffic{traffic, [traffic] { return traffic->frames_read(); }};
@@ -427,13 +382,14 @@ std::vector<Rate> forwarding(const Settings& settings, Topology& topology) {
                                        "native", std::nullopt),
                       xconnectd_method("xconnectd-auto", tap_config, "auto", "ta<->tb", "native",
                                        std::nullopt)},
-                     tap_traffic}));
+                     tap_traffic,
+                     "a writer thread on CPU " + std::to_string(settings.generator_cpu)}));
     }
 
     if (settings.wants("jumbo")) {
         auto mtu = mtu_everywhere(topology, 9000);
-        // An skb from a packet socket reaches m0 with or without NAPI there:
-        // GRO stays off for every method.
+        // An skb from a socket reaches m0 with or without NAPI there: GRO
+        // stays off for every method.
         auto methods = veth_methods();
         for (Method& method : methods) {
             method.m0_gro = std::nullopt;
@@ -442,7 +398,8 @@ std::vector<Rate> forwarding(const Settings& settings, Topology& topology) {
                     {"jumbo",
                      {9000},
                      methods,
-                     from_g0(settings, topology, sink, GeneratorKind::packet_socket)}));
+                     from_g0(settings, topology, sink, generator.jumbo),
+                     generator.jumbo.describe()}));
     }
 
     if (settings.wants("vxlan")) {
@@ -454,10 +411,12 @@ std::vector<Rate> forwarding(const Settings& settings, Topology& topology) {
             settings, topology,
             {"vxlan",
              settings.sizes(),
-             {xconnectd_method("xconnectd-auto", vxlan_config, "auto", "m0<->vx0", "generic", true),
+             {{"ceiling", {}, std::nullopt},
+              xconnectd_method("xconnectd-auto", vxlan_config, "auto", "m0<->vx0", "generic", true),
               {"tc-mirred", [](Topology& t) { return tc_mirred(t, "m0", "vx0"); }, true},
               {"bridge", [](Topology& t) { return bridge(t, "m0", "vx0"); }, true}},
-             from_g0(settings, topology, *vxlan.sink, GeneratorKind::live_frames)}));
+             from_g0(settings, topology, *vxlan.sink, generator.frames),
+             generator.frames.describe()}));
     }
 
     if (!settings.wants("veth")) {
@@ -479,16 +438,26 @@ std::vector<Rate> forwarding(const Settings& settings, Topology& topology) {
     write_file(config, many);
     const std::string all_active = "applied (start): " + std::to_string(others + 1) +
                                    " pairs: " + std::to_string(others + 1) + " active";
-    const auto traffic = from_g0(settings, topology, sink, GeneratorKind::live_frames);
+    const auto traffic = from_g0(settings, topology, sink, generator.frames);
     for (const std::string mode : {"generic", "native"}) {
         topology.gro(mode == "generic");
-        Rate rate{"veth", "xconnectd-" + mode + "+" + std::to_string(others), 64, {}};
+        Rate rate{"veth",
+                  "xconnectd-" + mode + "+" + std::to_string(others),
+                  64,
+                  {},
+                  generator.frames.describe(),
+                  ""};
         for (int rep = 0; rep < settings.repetitions(); ++rep) {
-            auto forwarding = xconnectd(topology, config, mode, all_active);
-            // Steady state: the kernel's deferred work after thousands of
-            // attaches (and the previous daemon's detaches) settles first.
-            std::this_thread::sleep_for(seconds(2));
-            rate.mpps.push_back(measure_mpps(settings, [&] { return traffic(64, false); }));
+            try {
+                auto forwarding = xconnectd(topology, config, mode, all_active);
+                // Steady state: the kernel's deferred work after thousands of
+                // attaches (and the previous daemon's detaches) settles first.
+                std::this_thread::sleep_for(seconds(2));
+                rate.mpps.push_back(measure_mpps(settings, [&] { return traffic(64, false); }));
+            } catch (const std::exception& error) {
+                rate.error = error.what();
+                std::cerr << rate.method << " 64B failed: " << error.what() << "\n";
+            }
         }
         topology.gro(false);
         std::cerr << rate.method << " 64B: " << two_places(rate.median()) << " Mpps\n";

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "generator_choice.hpp"
+#include "rates.hpp"
 #include "settings.hpp"
 #include "topology.hpp"
 
@@ -40,20 +42,6 @@ struct Group {
 };
 const std::vector<Group>& groups();
 
-struct Rate {
-    std::string group = "veth";
-    std::string method;
-    size_t size = 0;
-    std::vector<double> mpps;
-    double median() const {
-        auto sorted = mpps;
-        std::sort(sorted.begin(), sorted.end());
-        return sorted.empty() ? 0 : sorted[sorted.size() / 2];
-    }
-    double min() const { return mpps.empty() ? 0 : *std::min_element(mpps.begin(), mpps.end()); }
-    double max() const { return mpps.empty() ? 0 : *std::max_element(mpps.begin(), mpps.end()); }
-};
-
 // xconnectd in mid on `config`, in XDP `mode`, once it has logged `expect`.
 std::shared_ptr<void> xconnectd(Topology& topology, const fs::path& config, const std::string& mode,
                                 const std::string& expect);
@@ -64,6 +52,8 @@ std::shared_ptr<void> xconnectd_pair(Topology& topology, const fs::path& config,
                                      const std::string& mode, const std::string& label,
                                      const std::string& modes);
 
-std::vector<Rate> forwarding(const Settings& settings, Topology& topology);
+// Every setup's rates, frames from `generator`.
+std::vector<Rate> forwarding(const Settings& settings, Topology& topology,
+                             const GeneratorChoice& generator);
 
 }  // namespace xconnect::bench

@@ -1,72 +1,18 @@
 #include "report.hpp"
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include <linux/if_link.h>
-#include <linux/rtnetlink.h>
-#include <net/if.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <sys/utsname.h>
-#include <unistd.h>
 
-#include <sdbus-c++/sdbus-c++.h>
 #include <algorithm>
-#include <chrono>
-#include <cmath>
-#include <cstring>
 #include <ctime>
-#include <filesystem>
 #include <fstream>
-#include <functional>
 #include <iomanip>
 #include <iostream>
 #include <map>
-#include <memory>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <sstream>
 #include <thread>
 
-#include "bench.skel.h"
-#include "child_process.hpp"
-#include "common/unique_fd.hpp"
-#include "frames.hpp"
-#include "generator.hpp"
-#include "loader/bpf_skeleton.hpp"
-#include "loader/kernel_dataplane.hpp"
-#include "netlink/links.hpp"
-#include "netns.hpp"
-#include "system_bus.hpp"
-
 namespace xconnect::bench {
-
-// ------------------------------------------------------------------ report
-
-const Rate* find_rate(const std::vector<Rate>& rates, const std::string& group,
-                      const std::string& method, size_t size) {
-    for (const Rate& rate : rates) {
-        if (rate.group == group && rate.method == method && rate.size == size) {
-            return &rate;
-        }
-    }
-    return nullptr;
-}
-
-double ratio(const std::vector<Rate>& rates, const std::string& group, const std::string& a,
-             const std::string& b, size_t size) {
-    const Rate* x = find_rate(rates, group, a, size);
-    const Rate* y = find_rate(rates, group, b, size);
-    return x && y && y->median() > 0 ? x->median() / y->median() : 0;
-}
-
-// "1.23x" of `rate` against `method` in its group at its size; "" if none.
-std::string versus(const std::vector<Rate>& rates, const Rate& rate, const std::string& method) {
-    const Rate* base = find_rate(rates, rate.group, method, rate.size);
-    return base && base != &rate && base->median() > 0
-               ? two_places(rate.median() / base->median()) + "x"
-               : "";
-}
 
 std::string machine() {
     utsname name{};
@@ -94,9 +40,22 @@ std::vector<const Latency*> latencies(const ControlPlane& control) {
 }
 
 struct Target {
+    enum class Verdict { met, missed, generator_bound };
     std::string text;
-    bool met;
+    Verdict verdict;
     std::string measured;
+
+    Target(std::string text, bool met, std::string measured)
+        : text(std::move(text)),
+          verdict(met ? Verdict::met : Verdict::missed),
+          measured(std::move(measured)) {}
+    Target(std::string text, Verdict verdict, std::string measured)
+        : text(std::move(text)), verdict(verdict), measured(std::move(measured)) {}
+    const char* word() const {
+        return verdict == Verdict::met      ? "met"
+               : verdict == Verdict::missed ? "MISSED"
+                                            : "not judged";
+    }
 };
 
 // p99 < 5 ms, held with another pair active and for the first pair (the
@@ -113,12 +72,27 @@ Target latency_target(const std::string& what, const std::map<std::string, Laten
             " ms; first pair without the warm tap: " + two_places(cold.percentile(99)) + " ms)"};
 }
 
-int report(const Settings& settings, const std::vector<Rate>& rates, const ControlPlane* control,
-           const ProgramCost& cost) {
+// The setups' generators, in the order of groups() ("" for a setup not measured).
+std::string generator_of(const std::vector<Rate>& rates, const std::string& group) {
+    for (const Rate& rate : rates) {
+        if (rate.group == group) {
+            return rate.generator;
+        }
+    }
+    return "";
+}
+
+std::string describe_generator(const GeneratorChoice& generator) {
+    return "Generator: " + generator.frames.describe() +
+           "; frames above a page: " + generator.jumbo.describe() + " (" + generator.reason + ").";
+}
+
+int report(const Settings& settings, const GeneratorChoice& generator,
+           const std::vector<Rate>& rates, const ControlPlane* control, const ProgramCost& cost) {
     std::ostringstream table;
-    table << "| setup | method | frame | Mpps (median) | min | max | vs bare (same mode) | "
-             "native/generic | vs bridge |\n"
-          << "|---|---|---|---|---|---|---|---|---|\n";
+    table << "| setup | method | frame | Mpps (median) | min | max | limited by | "
+             "vs bare (same mode) | native/generic | vs bridge |\n"
+          << "|---|---|---|---|---|---|---|---|---|---|\n";
     for (const Rate& rate : rates) {
         std::string bare;
         std::string over_generic;
@@ -138,12 +112,28 @@ int report(const Settings& settings, const std::vector<Rate>& rates, const Contr
         }
         table << "| " << rate.group << " | " << rate.method << " | " << rate.size << " B | "
               << two_places(rate.median()) << " | " << two_places(rate.min()) << " | "
-              << two_places(rate.max()) << " | " << bare << " | " << over_generic << " | "
-              << versus(rates, rate, "bridge") << " |\n";
+              << two_places(rate.max()) << " | "
+              << (generator_bound(rates, rate) ? "generator-bound" : "") << " | " << bare << " | "
+              << over_generic << " | " << versus(rates, rate, "bridge") << " |\n";
     }
-    table << "\n| setup | what is measured |\n|---|---|\n";
+    table << "\nA rate is generator-bound where its setup's ceiling (what the generator "
+             "delivers into mid, same frame size) is below "
+          << two_places(generator_bound_margin)
+          << "x the rate: the generator, not the method, may be what limits it, so it is "
+             "compared with nothing (–) and targets on it are not judged.\n";
+    table << "\n| setup | what is measured | generator |\n|---|---|---|\n";
     for (const Group& group : groups()) {
-        table << "| " << group.id << " | " << group.description << " |\n";
+        table << "| " << group.id << " | " << group.description << " | "
+              << generator_of(rates, group.id) << " |\n";
+    }
+    if (!generator.candidates.empty()) {
+        table << "\n| generator candidate | ceiling: 64 B frames into m0, Mpps |\n|---|---|\n";
+        for (const GeneratorCandidate& candidate : generator.candidates) {
+            table << "| " << candidate.spec.describe() << " | "
+                  << (candidate.failure.empty() ? two_places(candidate.ceiling_mpps)
+                                                : "failed: " + candidate.failure.substr(0, 200))
+                  << " |\n";
+        }
     }
     table << "\n| program alone (BPF_PROG_TEST_RUN, 64 B, median of 5 x 2M runs) | ns per frame |\n"
           << "|---|---|\n| bare `bpf_redirect_map` | " << two_places(cost.bare_ns) << " |\n"
@@ -171,7 +161,20 @@ int report(const Settings& settings, const std::vector<Rate>& rates, const Contr
     // "a >= minimum x b" in one setup, at one frame size.
     auto ratio_target = [&](const std::string& text, const std::string& group, const std::string& a,
                             const std::string& b, double minimum, size_t size = 64) {
-        const double measured = ratio(rates, group, a, b, size);
+        const Rate* x = find_rate(rates, group, a, size);
+        const Rate* y = find_rate(rates, group, b, size);
+        if (!x || !y || !(y->median() > 0)) {
+            return Target{text, false, "not measured"};
+        }
+        for (const Rate* rate : {x, y}) {
+            if (generator_bound(rates, *rate)) {
+                const Rate* ceiling = find_rate(rates, group, "ceiling", size);
+                return Target{text, Target::Verdict::generator_bound,
+                              rate->method + " generator-bound: " + two_places(rate->median()) +
+                                  " Mpps, ceiling " + two_places(ceiling->median())};
+            }
+        }
+        const double measured = x->median() / y->median();
         return Target{text, measured >= minimum, two_places(measured) + "x"};
     };
     std::vector<Target> targets = {
@@ -214,8 +217,8 @@ int report(const Settings& settings, const std::vector<Rate>& rates, const Contr
     }
     table << "\n| target | measured | |\n|---|---|---|\n";
     for (const Target& target : targets) {
-        table << "| " << target.text << " | " << target.measured << " | "
-              << (target.met ? "met" : "MISSED") << " |\n";
+        table << "| " << target.text << " | " << target.measured << " | " << target.word()
+              << " |\n";
     }
 
     const auto now = system_clock::to_time_t(system_clock::now());
@@ -223,8 +226,9 @@ int report(const Settings& settings, const std::vector<Rate>& rates, const Contr
     header << "Measured " << std::put_time(std::gmtime(&now), "%Y-%m-%d") << " on " << machine()
            << " with `bench/run" << (settings.quick ? " --quick" : "")
            << (settings.rates_only ? " --rates-only" : "") << "`; generator on CPU "
-           << settings.generator_cpu << ", " << settings.repetitions() << " repetition(s) of "
-           << settings.measure_time().count() / 1000.0 << " s each.\n\n";
+           << settings.generator_cpu << " and up, " << settings.repetitions()
+           << " repetition(s) of " << settings.measure_time().count() / 1000.0 << " s each.\n\n"
+           << describe_generator(generator) << "\n\n";
     std::cout << header.str() << table.str();
     std::ofstream(settings.out_dir / "results.md") << header.str() << table.str();
 
@@ -232,9 +236,24 @@ int report(const Settings& settings, const std::vector<Rate>& rates, const Contr
     // and a data file for gnuplot.
     nlohmann::ordered_json results{
         {"machine", machine()}, {"quick", settings.quick}, {"rates_only", settings.rates_only}};
+    nlohmann::ordered_json& chosen = results["generator"] = {
+        {"frames", generator.frames.describe()},
+        {"jumbo", generator.jumbo.describe()},
+        {"reason", generator.reason},
+        {"live_frames_refused", generator.live_frames_refused
+                                    ? nlohmann::ordered_json(*generator.live_frames_refused)
+                                    : nlohmann::ordered_json()},
+        {"generator_bound_margin", generator_bound_margin}};
+    nlohmann::ordered_json& candidates = chosen["candidates"] = nlohmann::ordered_json::array();
+    for (const GeneratorCandidate& candidate : generator.candidates) {
+        candidates.push_back({{"generator", candidate.spec.describe()},
+                              {"ceiling_mpps_64", candidate.ceiling_mpps},
+                              {"failure", candidate.failure}});
+    }
     nlohmann::ordered_json& setups = results["setups"] = nlohmann::ordered_json::object();
     for (const Group& group : groups()) {
-        setups[group.id] = group.description;
+        setups[group.id] = {{"measures", group.description},
+                            {"generator", generator_of(rates, group.id)}};
     }
     nlohmann::ordered_json& forwarding = results["forwarding"] = nlohmann::ordered_json::array();
     for (const Rate& rate : rates) {
@@ -243,7 +262,9 @@ int report(const Settings& settings, const std::vector<Rate>& rates, const Contr
                               {"frame_bytes", rate.size},
                               {"mpps_median", rate.median()},
                               {"mpps_min", rate.min()},
-                              {"mpps_max", rate.max()}});
+                              {"mpps_max", rate.max()},
+                              {"generator_bound", generator_bound(rates, rate)},
+                              {"error", rate.error}});
     }
     if (control) {
         nlohmann::ordered_json latencies_ms = nlohmann::ordered_json::array();
@@ -267,8 +288,10 @@ int report(const Settings& settings, const std::vector<Rate>& rates, const Contr
     results["program_ns_per_frame"] = {{"bare", cost.bare_ns}, {"xconnect", cost.xconnect_ns}};
     nlohmann::ordered_json& met = results["targets"] = nlohmann::ordered_json::array();
     for (const auto& target : targets) {
-        met.push_back(
-            {{"target", target.text}, {"measured", target.measured}, {"met", target.met}});
+        met.push_back({{"target", target.text},
+                       {"measured", target.measured},
+                       {"met", target.verdict == Target::Verdict::met},
+                       {"verdict", target.word()}});
     }
     std::ofstream(settings.out_dir / "results.json") << results.dump(2) << "\n";
 
@@ -317,15 +340,18 @@ int report(const Settings& settings, const std::vector<Rate>& rates, const Contr
         }
     }
 
-    // --quick asserts only that every method produced a number.
+    // --quick asserts only that every method produced a number; what
+    // stopped one (the generator's own words among them) is shown here.
     int missing = 0;
     for (const Rate& rate : rates) {
         if (!(rate.median() > 0)) {
             std::cerr << "no rate measured for " << rate.group << ": " << rate.method << " at "
-                      << rate.size << " B\n";
+                      << rate.size << " B"
+                      << (rate.error.empty() ? std::string() : ": " + rate.error) << "\n";
             ++missing;
         }
     }
+    std::cerr << describe_generator(generator) << "\n";
     if (control) {
         for (const Latency* latency : latencies(*control)) {
             if (latency->ms.empty()) {

@@ -7,6 +7,7 @@
 
 #include "control_plane.hpp"
 #include "forwarding.hpp"
+#include "generator_choice.hpp"
 #include "settings.hpp"
 
 namespace xconnect::bench {
@@ -15,7 +16,8 @@ namespace xconnect::bench {
 std::string machine();
 
 // `control`: nullptr when only the rates were measured (--rates-only).
-int report(const Settings& settings, const std::vector<Rate>& rates, const ControlPlane* control,
-           const ProgramCost& cost);
+// Returns 1 if any rate or latency that could be measured was not.
+int report(const Settings& settings, const GeneratorChoice& generator,
+           const std::vector<Rate>& rates, const ControlPlane* control, const ProgramCost& cost);
 
 }  // namespace xconnect::bench

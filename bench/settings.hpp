@@ -7,11 +7,13 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "child_process.hpp"
 #include "netns.hpp"
+#include "rates.hpp"
 
 namespace xconnect::bench {
 
@@ -36,6 +38,8 @@ struct Settings {
     fs::path scratch_dir;  // config files and batches, removed at the end
     std::string self;      // this binary, for the generator subprocess
     int generator_cpu = 0;
+    // --generator "KIND xN": this generator rather than the one chosen.
+    std::optional<std::string> forced_generator;
     int repetitions() const { return quick ? 1 : 5; }
     milliseconds measure_time() const { return quick ? milliseconds(1000) : milliseconds(3000); }
     std::vector<size_t> sizes() const {
@@ -49,7 +53,7 @@ struct Settings {
 };
 
 uint64_t monotonic_ns();
-std::string two_places(double value);
+int cpu_count();  // at least 1
 void write_file(const fs::path& file, const std::string& text);
 
 }  // namespace xconnect::bench

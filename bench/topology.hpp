@@ -96,7 +96,12 @@ struct Topology {
     Netns sink_ns{"bsnk"};
 
     Topology() {
-        sh(mid.ip() + "link add name m0 type veth peer name g0 netns " + gen.name());
+        // A queue per CPU at g0 (and m0, which must take as many): one AF_XDP
+        // socket per queue, for a generator on every CPU.
+        const std::string queues = "numtxqueues " + std::to_string(cpu_count()) + " numrxqueues " +
+                                   std::to_string(cpu_count()) + " ";
+        sh(mid.ip() + "link add name m0 " + queues + "type veth peer name g0 " + queues + "netns " +
+           gen.name());
         sh(mid.ip() + "link add name m1 type veth peer name s0 netns " + sink_ns.name());
         for (const char* name : {"m0", "m1"}) {
             sh(mid.ip() + "link set " + name + " up");

@@ -3,48 +3,19 @@
 // reaction times, scale and idleness; first, which frames each way carries at
 // all (transparency.cpp). See the README's "Benchmarks" section, which shows
 // what this prints.
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include <linux/if_link.h>
-#include <linux/rtnetlink.h>
-#include <net/if.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
-#include <sdbus-c++/sdbus-c++.h>
-#include <algorithm>
-#include <chrono>
-#include <cmath>
-#include <cstring>
-#include <ctime>
 #include <filesystem>
-#include <fstream>
-#include <functional>
-#include <iomanip>
 #include <iostream>
-#include <map>
-#include <memory>
-#include <nlohmann/json.hpp>
-#include <optional>
-#include <sstream>
-#include <thread>
+#include <string>
+#include <vector>
 
-#include "bench.skel.h"
-#include "child_process.hpp"
-#include "common/unique_fd.hpp"
 #include "control_plane.hpp"
 #include "forwarding.hpp"
-#include "frames.hpp"
 #include "generator.hpp"
-#include "loader/bpf_skeleton.hpp"
-#include "loader/kernel_dataplane.hpp"
-#include "netlink/links.hpp"
-#include "netns.hpp"
+#include "generator_choice.hpp"
 #include "report.hpp"
 #include "settings.hpp"
-#include "system_bus.hpp"
 #include "topology.hpp"
 #include "transparency.hpp"
 
@@ -54,9 +25,10 @@ int run(const Settings& settings) {
     fs::create_directories(settings.out_dir);
     if (settings.rates_only) {
         Topology topology;
+        const GeneratorChoice generator = choose_generator(settings, topology);
         const ProgramCost cost = program_cost(topology);
-        const std::vector<Rate> rates = forwarding(settings, topology);
-        return report(settings, rates, nullptr, cost);
+        const std::vector<Rate> rates = forwarding(settings, topology, generator);
+        return report(settings, generator, rates, nullptr, cost);
     }
     // In namespaces of its own, removed before the rates are measured.
     const int transparent = report_transparency(settings, transparency(settings));
@@ -64,10 +36,14 @@ int run(const Settings& settings) {
         return transparent;
     }
     Topology topology;
+    const GeneratorChoice generator = choose_generator(settings, topology);
     const ProgramCost cost = program_cost(topology);
-    const std::vector<Rate> rates = forwarding(settings, topology);
-    const ControlPlane control = control_plane(settings, topology);
-    return std::max(report(settings, rates, &control, cost), transparent);
+    const std::vector<Rate> rates = forwarding(settings, topology, generator);
+    // Frames are only there to be seen first: one CPU sends them, the other
+    // stays free for the daemon whose reactions are timed.
+    const ControlPlane control = control_plane(
+        settings, topology, GeneratorSpec{generator.frames.kind, {settings.generator_cpu}});
+    return std::max(report(settings, generator, rates, &control, cost), transparent);
 }
 
 }  // namespace xconnect::bench
@@ -91,12 +67,16 @@ int main(int argc, char** argv) {
                 settings.rates_only = true;
             } else if (args[i] == "--setup" && i + 1 < args.size()) {
                 settings.setups.push_back(args[++i]);
+            } else if (args[i] == "--generator" && i + 1 < args.size()) {
+                settings.forced_generator = args[++i];
+                GeneratorSpec::parse(*settings.forced_generator);  // refused here, not later
             } else if (args[i] == "--out" && i + 1 < args.size()) {
                 settings.out_dir = fs::absolute(args[++i]);
             } else {
                 std::cerr << "usage: xconnect-bench [--quick] [--transparency | --rates-only "
-                             "[--setup ID]...] "
-                             "[--out DIR]\n";
+                             "[--setup ID]...] [--generator 'KIND[ xN]'] [--out DIR]\n"
+                             "  KIND: live-frames, packet-socket, packet-ring, af-xdp-copy; "
+                             "N: processes, on CPUs 0..N-1\n";
                 return 2;
             }
         }
