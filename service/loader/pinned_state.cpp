@@ -42,7 +42,8 @@ std::string unless_denied(int error) {
     return error == EACCES || error == EPERM
                ? " (xconnectd.service gives user xconnect its own /sys/fs/bpf/xconnect: a "
                  "0700 bpffs cannot be entered otherwise, and pins another user made must be "
-                 "chown'ed, as its ExecStartPre= does)"
+                 "chown'ed, as tmpfiles.d/xconnect.conf does: systemd-tmpfiles --create "
+                 "xconnect.conf)"
                : "";
 }
 
@@ -72,7 +73,7 @@ void ensure_bpffs(const fs::path& directory) {
                           "statfs: not on a bpf filesystem", ENOTSUP);
     }
     // As systemd does at boot. Needs CAP_SYS_ADMIN: a daemon run by hand as
-    // root has it; under systemd the unit's ExecStartPre=+ mounts it first.
+    // root has it; under systemd, PID 1 has mounted it before any unit.
     if (mount("bpf", bpffs_root, "bpf", 0, "mode=0700") != 0) {
         const int error = errno;
         throw SystemError(std::string("no bpffs at ") + bpffs_root + ", and mounting it " +
@@ -430,7 +431,8 @@ unsigned flush_all_namespaces() {
     if (error && error != std::errc::no_such_file_or_directory) {
         throw SystemError("list " + root.string(), "opendir", error.value());
     }
-    ::rmdir(root.c_str());  // if empty; another namespace's daemon may use it
+    // The root stays: tmpfiles.d makes it for the unit, which binds it into
+    // its mount namespace and could not start without it.
     return detached;
 }
 

@@ -69,7 +69,7 @@ class Failure(Exception):
 
 
 class Browser:
-    def __init__(self, chromium, profile):
+    def __init__(self, chromium, profile, extra_arguments=()):
         os.makedirs(profile, exist_ok=True)
         self.port_file = os.path.join(profile, "DevToolsActivePort")
         if os.path.exists(self.port_file):
@@ -79,7 +79,7 @@ class Browser:
             self.process = subprocess.Popen(
                 [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--user-data-dir=" + profile, "--remote-debugging-port=0", "--window-size=1280,900",
-                 "about:blank"],
+                 *extra_arguments, "about:blank"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
                 preexec_fn=die_with_parent)
         self.port = None

@@ -1,8 +1,13 @@
 #!/bin/sh
 # Runs a program the way xconnectd.service runs xconnectd, where no systemd
-# does (private test buses, the package's install test):
-#  - the unit's ExecStartPre=+: bpffs mounted at /sys/fs/bpf, and
-#    /sys/fs/bpf/xconnect owned by USER;
+# does: the fast tier (the D-Bus suite's as_xconnect.* pass on private test
+# buses). The real unit under a real systemd is tested in the VM tier
+# (tests/vm/); this imitation cannot show what only systemd does: the order
+# in which it sets up the unit (namespace before ExecStartPre=), tmpfiles.d
+# at boot, activation through systemd, Restart=, the journal.
+#  - what systemd and tmpfiles.d/xconnect.conf have done before the unit
+#    starts: bpffs mounted at /sys/fs/bpf, and /sys/fs/bpf/xconnect owned by
+#    USER;
 #  - in a mount namespace of its own, TemporaryFileSystem=/sys/fs/bpf:mode=0755
 #    and BindPaths=/sys/fs/bpf/xconnect: an empty tmpfs with the real
 #    directory bound on top, so USER reaches it and pins land in the host's
