@@ -106,6 +106,11 @@ def main():
 
             def member_adds():
                 alice = state["alice"] = login("alice", "alice-pw-1")
+                # Cross-connects from the shell's menu: the page in its frame.
+                alice.browser.click("nav a[href$='xconnect']")
+                alice.wait("document.querySelector('iframe[name=\"cockpit1:localhost/xconnect\"]')"
+                           "?.contentDocument?.querySelector('#xc-status')?.dataset.state === 'running'",
+                           120)
                 alice.page()
                 alice.add_pair("xg", "xh")
 

@@ -246,8 +246,15 @@ boot_two() {
   entered=$(systemctl show -P ActiveEnterTimestampMonotonic xconnectd.service)
   ((entered < test_started)) || fail "xconnectd.service started after the boot (by this test?)"
   [[ $(systemctl show -P NRestarts xconnectd.service) == 0 ]] || fail "xconnectd.service restarted during boot"
-  journalctl -b -u xconnectd --no-pager -o cat | grep -i "namespac" && fail "namespace trouble at boot (above)"
-  echo "xconnectd.service started at boot, enabled (multi-user.target), bpffs fresh"
+  local started
+  started=$(journalctl -b -u xconnectd --no-pager -o cat)
+  grep -i "namespac" <<<"$started" && fail "namespace trouble at boot (above)"
+  # bpffs is memory: after a reboot the daemon finds nothing pinned, and
+  # pins its program anew (no "kept", no "an earlier xconnectd left").
+  grep -q "pinned in /sys/fs/bpf/xconnect/" <<<"$started" || fail "the daemon pinned nothing at boot"
+  grep -E "kept XDP program id|an earlier xconnectd left" <<<"$started" &&
+    fail "the daemon found pins from before the reboot (above)"
+  echo "xconnectd.service started at boot (enabled, multi-user.target) into an empty bpffs"
 
   step "the pairs of /etc/xconnect/xconnect.yaml come back active"
   local pair waited=0
