@@ -1,7 +1,5 @@
 #include "generator.hpp"
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
@@ -13,11 +11,8 @@
 #include <cstring>
 #include <optional>
 
-#include "bench.skel.h"
-#include "common/error.hpp"
 #include "common/unique_fd.hpp"
 #include "frames.hpp"
-#include "loader/bpf_skeleton.hpp"
 #include "senders.hpp"
 
 namespace xconnect::bench {
@@ -39,8 +34,7 @@ int run_generator(const std::string& netns_path, const std::string& ifname, size
     if (ifindex == 0) {
         return sender_failed("if_nametoindex(" + ifname + ")");
     }
-    const test::Frame frame =
-        test::ipv4_udp_frame({2, 0, 0, 0, 0, 1}, {2, 0, 0, 0, 0, 2}, frame_size, 1);
+    const test::Frame frame = generator_frame(frame_size);
     switch (kind) {
         case GeneratorKind::live_frames:
             return send_live_frames(ifindex, frame);
@@ -57,17 +51,8 @@ int run_generator(const std::string& netns_path, const std::string& ifname, size
 std::optional<std::string> live_frames_refused(const test::Netns& netns,
                                                const std::string& ifname) {
     test::NetnsScope inside(netns);
-    auto skeleton = BpfSkeleton<bench_bpf>::open("live-frames probe: open");
-    skeleton->rodata->generator_egress = if_nametoindex(ifname.c_str());
-    skeleton.load("live-frames probe: load");
-    const test::Frame frame = test::ipv4_udp_frame({2, 0, 0, 0, 0, 1}, {2, 0, 0, 0, 0, 2}, 64, 1);
-    xdp_md context{};
-    context.data_end = static_cast<uint32_t>(frame.size());
-    context.ingress_ifindex = skeleton->rodata->generator_egress;
-    LIBBPF_OPTS(bpf_test_run_opts, options, .data_in = frame.data(),
-                .data_size_in = static_cast<uint32_t>(frame.size()), .ctx_in = &context,
-                .ctx_size_in = sizeof context, .repeat = 1, .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
-    const int rc = bpf_prog_test_run_opts(bpf_program__fd(skeleton->progs.generate), &options);
+    LiveFrames live(if_nametoindex(ifname.c_str()));
+    const int rc = live.run(generator_frame(64), 1, 1);
     if (rc == 0) {
         return std::nullopt;
     }

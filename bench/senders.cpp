@@ -32,8 +32,9 @@ void request_stop(int) {
     stop_flag = 1;
 }
 
-// An AF_PACKET socket bound to `ifindex` that only sends (protocol 0: it sees
-// nothing that arrives), straight to the driver's xmit: no qdisc in the way.
+// An AF_PACKET socket that sends straight to the driver's xmit: no qdisc in
+// the way. (Bound for ETH_P_IP it would also queue IPv4 frames arriving on
+// g0; nothing arrives there in this rig.)
 UniqueFd packet_socket(const char* what) {
     UniqueFd socket_fd(socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0));
     if (!socket_fd) {
@@ -88,28 +89,39 @@ void announce(const test::Frame& frame, const char* how) {
                  sched_getcpu());
 }
 
-int send_live_frames(unsigned ifindex, const test::Frame& frame) {
-    std::optional<BpfSkeleton<bench_bpf>> skeleton;
-    try {
-        skeleton.emplace(BpfSkeleton<bench_bpf>::open("generator: open"));
-        (*skeleton)->rodata->generator_egress = ifindex;
-        skeleton->load("generator: load");
-    } catch (const SystemError& error) {
-        std::fprintf(stderr, "%s\n", error.what());
-        return 1;
-    }
+test::Frame generator_frame(size_t size) {
+    return test::ipv4_udp_frame({2, 0, 0, 0, 0, 1}, {2, 0, 0, 0, 0, 2}, size, 1);
+}
+
+LiveFrames::LiveFrames(unsigned ifindex)
+    : skeleton_(BpfSkeleton<bench_bpf>::open("live frames: open")), ifindex_(ifindex) {
+    skeleton_->rodata->generator_egress = ifindex;
+    skeleton_.load("live frames: load");
+}
+
+int LiveFrames::run(const test::Frame& frame, uint32_t repeat, uint32_t batch_size) {
     xdp_md context{};
     context.data_end = static_cast<uint32_t>(frame.size());
-    context.ingress_ifindex = ifindex;
+    context.ingress_ifindex = ifindex_;
+    LIBBPF_OPTS(bpf_test_run_opts, options, .data_in = frame.data(),
+                .data_size_in = static_cast<uint32_t>(frame.size()), .ctx_in = &context,
+                .ctx_size_in = sizeof context, .repeat = static_cast<int>(repeat),
+                .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = batch_size);
+    return bpf_prog_test_run_opts(bpf_program__fd(skeleton_->progs.generate), &options);
+}
+
+int send_live_frames(unsigned ifindex, const test::Frame& frame) {
+    std::optional<LiveFrames> live;
+    try {
+        live.emplace(ifindex);
+    } catch (const SystemError& error) {
+        std::fprintf(stderr, "generator: %s\n", error.what());
+        return 1;
+    }
     announce(frame, "live frames");
     // Few, very long runs: each call costs a setup, so short ones cap the rate.
     while (!stop_requested()) {
-        LIBBPF_OPTS(bpf_test_run_opts, options, .data_in = frame.data(),
-                    .data_size_in = static_cast<uint32_t>(frame.size()), .ctx_in = &context,
-                    .ctx_size_in = sizeof context, .repeat = 1 << 30,
-                    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = 256);
-        const int rc =
-            bpf_prog_test_run_opts(bpf_program__fd((*skeleton)->progs.generate), &options);
+        const int rc = live->run(frame, 1 << 30, 256);
         if (rc != 0 && rc != -EINTR && errno != EINTR) {
             return sender_failed(
                 "BPF_PROG_TEST_RUN with " + std::to_string(frame.size()) + "-byte live frames",

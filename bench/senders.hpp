@@ -10,9 +10,12 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
+#include "bench.skel.h"
 #include "frames.hpp"
+#include "loader/bpf_skeleton.hpp"
 
 namespace xconnect::bench {
 
@@ -27,6 +30,23 @@ int sender_failed(const std::string& what, int error = errno);
 bool congested(int error);
 // "generator: sending N-byte frames (HOW) on CPU C", once a sender is set up.
 void announce(const test::Frame& frame, const char* how);
+
+// The frame every generator sends: IPv4/UDP of `size` bytes, 02:..:01 to
+// 02:..:02 (what the sinks count, whatever it holds).
+test::Frame generator_frame(size_t size);
+
+// The generator's program, loaded to send every frame out of `ifindex`,
+// run with BPF_F_TEST_XDP_LIVE_FRAMES. Throws SystemError if it cannot load.
+class LiveFrames {
+  public:
+    explicit LiveFrames(unsigned ifindex);
+    // One test run of `repeat` frames: 0, or the negative errno.
+    int run(const test::Frame& frame, uint32_t repeat, uint32_t batch_size);
+
+  private:
+    BpfSkeleton<bench_bpf> skeleton_;
+    unsigned ifindex_;
+};
 
 // BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES: XDP frames straight into
 // the veth's peer, no skb on the sending side; at most one page per frame.

@@ -42,8 +42,7 @@ std::string unless_denied(int error) {
     return error == EACCES || error == EPERM
                ? " (xconnectd.service gives user xconnect its own /sys/fs/bpf/xconnect: a "
                  "0700 bpffs cannot be entered otherwise, and pins another user made must be "
-                 "chown'ed, as tmpfiles.d/xconnect.conf does: systemd-tmpfiles --create "
-                 "xconnect.conf)"
+                 "chown'ed, as its ExecStartPre= does)"
                : "";
 }
 

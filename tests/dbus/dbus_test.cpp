@@ -75,7 +75,7 @@ TEST_F(BusTest, TheActivatedDaemonRunsAsTheUnitsUserWithExactlyItsTwoCapabilitie
     // The two are enough for the warm tap too (the unit gives it /dev/net/tun).
     EXPECT_NO_THROW(bus_->log().expect_log("warm tap: xconnect-warm0 (ifindex " +
                                            std::to_string(host_ifindex("xconnect-warm0")) + ")"));
-    // What it pins is its own (as tmpfiles.d/xconnect.conf leaves it).
+    // What it pins is its own (as the unit's ExecStartPre= leaves it).
     struct stat pin {};
     const auto state = "/sys/fs/bpf/xconnect/" + std::to_string([&] {
                            struct stat netns {};

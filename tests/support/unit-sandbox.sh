@@ -5,9 +5,9 @@
 # (tests/vm/); this imitation cannot show what only systemd does: the order
 # in which it sets up the unit (namespace before ExecStartPre=), tmpfiles.d
 # at boot, activation through systemd, Restart=, the journal.
-#  - what systemd and tmpfiles.d/xconnect.conf have done before the unit
-#    starts: bpffs mounted at /sys/fs/bpf, and /sys/fs/bpf/xconnect owned by
-#    USER;
+#  - what systemd, tmpfiles.d/xconnect.conf and the unit's ExecStartPre=+
+#    have done before the daemon starts: bpffs mounted at /sys/fs/bpf, and
+#    /sys/fs/bpf/xconnect and all in it owned by USER;
 #  - in a mount namespace of its own, TemporaryFileSystem=/sys/fs/bpf:mode=0755
 #    and BindPaths=/sys/fs/bpf/xconnect: an empty tmpfs with the real
 #    directory bound on top, so USER reaches it and pins land in the host's

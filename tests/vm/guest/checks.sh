@@ -5,8 +5,6 @@
 #   /mnt/exchange/debs/{v1,v2}/   the packages built from the tree, v2 with
 #                                 another XDP program stamp (the upgrade)
 #   /mnt/exchange/bin/xconnect-loss-meter
-#   /mnt/exchange/rules/          the polkit rules file the package ships as
-#                                 an example
 #   /mnt/exchange/output/         what this writes: log, journals, status
 # Boot 1 installs and exercises the package, asks the host (over the
 # virtio-serial port xconnect.ctl) to drive Cockpit through a real login,
@@ -41,12 +39,13 @@ fail() {
   echo "FAIL: $*"
   finish fail
 }
-# The host's answer to a request line (over the virtio-serial port).
+# The host's answer to a request line (over the virtio-serial port), or
+# "fail: ..." when there is none within 10 minutes.
 ask_host() {
-  exec 5<>"$control" || fail "no virtio-serial port $control"
-  echo "$1" >&5
   local answer
-  IFS= read -r answer <&5 || fail "no answer from the host to: $1"
+  exec 5<>"$control" || { echo "fail: no virtio-serial port $control"; return; }
+  echo "$1" >&5
+  IFS= read -r -t 600 answer <&5 || answer="fail: no answer from the host to: $1"
   exec 5>&-
   echo "$answer"
 }
@@ -65,20 +64,21 @@ system_is_running() {
 # 5 000/s from SENDER_PEER's namespace to RECEIVER_PEER's while COMMAND runs,
 # then 2 s more; fails unless every frame arrived.
 loss_across() {
-  local from=$1 to=$2 what=$3 report status
+  local from=$1 to=$2 what=$3 report="" flowing="" status
   shift 3
-  coproc meter { "$exchange/bin/xconnect-loss-meter" "$from" "$to" 5000 2>&1; }
-  local flowing
-  IFS= read -r -t 60 flowing <&"${meter[0]}"
-  [[ $flowing == flowing ]] || fail "$what: the loss meter did not start: $flowing"
+  coproc meter { "$exchange/bin/xconnect-loss-meter" "$from" "$to" 5000 2>"$out/loss-meter.err"; }
+  # bash unsets these once the coprocess has ended: keep copies.
+  local pid=$meter_PID from_meter=${meter[0]} to_meter=${meter[1]}
+  IFS= read -r -t 60 flowing <&"$from_meter"
+  [[ $flowing == flowing ]] || fail "$what: the loss meter did not start: $flowing $(cat "$out/loss-meter.err")"
   "$@" || fail "$what: $* failed"
   sleep 2  # frames keep flowing after the event, through what it left behind
-  echo stop >&"${meter[1]}"
-  IFS= read -r -t 60 report <&"${meter[0]}"
-  wait "$meter_PID"
+  echo stop >&"$to_meter"
+  IFS= read -r -t 60 report <&"$from_meter"
+  wait "$pid"
   status=$?
   echo "$what: $report"
-  ((status == 0)) || fail "$what: frames lost: $report"
+  ((status == 0)) || fail "$what: frames lost: $report $(cat "$out/loss-meter.err")"
 }
 
 pair_state() {
