@@ -109,6 +109,26 @@ void sweep_leftovers() {
             fs::remove(entry.path(), ignored);
         }
     }
+    // A killed run's daemon user ("NAME created" or "NAME existing"): give
+    // /sys/fs/bpf/xconnect back to root, as DaemonUser's destructor does.
+    const std::regex daemon_user_marker("xconnect-daemon-user-([0-9]+)x[0-9]+");
+    for (const auto& entry : fs::directory_iterator(fs::temp_directory_path(), ignored)) {
+        const std::string name = entry.path().filename().string();
+        if (const auto pid = marker_pid(name, daemon_user_marker); pid && gone(*pid)) {
+            std::string user;
+            std::string how;
+            std::ifstream(entry.path()) >> user >> how;
+            std::cerr << "sweeping what a killed test run left: daemon user " << user << " (" << how
+                      << ")\n";
+            sh_status(how == "created" ? "chown -R root:root /sys/fs/bpf/xconnect"
+                                       : "chown root:root /sys/fs/bpf/xconnect");
+            if (how == "created" && !user.empty()) {
+                sh_status("userdel " + user);
+                sh_status("groupdel " + user);
+            }
+            fs::remove(entry.path(), ignored);
+        }
+    }
     sweep_directory(fs::temp_directory_path(),
                     std::regex("xconnect-(?:test|bus|shared)-([0-9]+)x[0-9]+"));
     // Pinned state of daemons a killed run started with --state-dir (their

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -91,6 +92,10 @@ DaemonUser::DaemonUser(const std::string& name) : name_(name) {
         sh("systemd-sysusers " XCONNECT_SOURCE_DIR "/systemd/xconnect.sysusers");
         created_ = true;
     }
+    // What the destructor undoes, for sweep_leftovers() should this process
+    // be killed first: a later run would find /sys/fs/bpf/xconnect the user's.
+    marker_ = std::filesystem::temp_directory_path() / ("xconnect-daemon-user-" + unique_suffix());
+    std::ofstream(marker_) << name << (created_ ? " created\n" : " existing\n");
     const passwd* entry = ::getpwnam(name.c_str());
     if (entry == nullptr) {
         throw std::runtime_error("user " + name + " does not exist after systemd-sysusers");
@@ -110,6 +115,8 @@ DaemonUser::~DaemonUser() {
         sh_status("userdel " + name_);
         sh_status("groupdel " + name_);
     }
+    std::error_code ignored;
+    std::filesystem::remove(marker_, ignored);
 }
 
 std::vector<std::string> xconnectd_as_the_unit_runs_it(const std::vector<std::string>& args) {

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +47,7 @@ class DaemonUser {
   private:
     std::string name_;
     bool created_ = false;
+    std::filesystem::path marker_;  // in the temporary directory, with this run's pid
     uid_t uid_ = 0;
     gid_t gid_ = 0;
 };
