@@ -261,7 +261,13 @@ class Soak {
         const auto [min_fds, max_fds] =
             std::minmax_element(samples_.begin(), samples_.end(),
                                 [](const Sample& a, const Sample& b) { return a.fds < b.fds; });
-        const bool flat = worst_fd_growth <= 0 && worst_rss_growth <= rss_growth_limit_kib_;
+        // One fd more at the end of a life is not a leak: the daemon may open
+        // it lazily after the first samples, or hold it across the last ones
+        // (seen once in a sanitized run, where everything is slower). A leak
+        // grows with the events of a life, a dozen or more here.
+        constexpr int fd_growth_allowance = 1;
+        const bool flat =
+            worst_fd_growth <= fd_growth_allowance && worst_rss_growth <= rss_growth_limit_kib_;
         std::ostringstream out;
         out << "Soak of " << duration_.count() << " s: " << metered_pairs << " untouched pairs at "
             << frames_per_second << " frames/s each, " << churn_pairs
@@ -284,7 +290,8 @@ class Soak {
             out << "| " << static_cast<int>(s.at_s) << " s | #" << s.instance << " | " << s.rss_kib
                 << " KiB | " << s.fds << " |\n";
         }
-        out << "\nRSS may grow by " << rss_growth_limit_kib_ << " KiB within one daemon's life.\n"
+        out << "\nRSS may grow by " << rss_growth_limit_kib_ << " KiB and the fds by "
+            << fd_growth_allowance << " within one daemon's life.\n"
             << (lost == 0 && flat ? "PASS" : "FAIL") << "\n";
         std::cout << out.str();
         for (const std::string& line : meter_reports) {
