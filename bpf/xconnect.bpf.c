@@ -5,6 +5,7 @@
 /* bpf_helpers.h needs the types linux/bpf.h defines. */
 #include <bpf/bpf_helpers.h>
 
+#include "xconnect_capture.h"
 #include "xconnect_maps.h"
 
 /* ingress ifindex -> egress ifindex. */
@@ -76,6 +77,7 @@ int xconnect(struct xdp_md* ctx) {
              * pointer arithmetic needs CAP_PERFMON, which the unit does not grant. */
             counters->bytes += bpf_xdp_get_buff_len(ctx);
         }
+        xc_capture(ctx, ingress);
     }
     return action;
 }

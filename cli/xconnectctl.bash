@@ -2,7 +2,7 @@
 _xconnectctl() {
     local cur prev verbs options verb i
     cur=${COMP_WORDS[COMP_CWORD]}
-    verbs="list status add remove reload interfaces permissions monitor"
+    verbs="list status add remove reload interfaces permissions monitor capture"
     options="--json --no-legend --no-pager --no-ask-password --help --version"
 
     verb=
@@ -25,6 +25,13 @@ _xconnectctl() {
             # namespace are offered (this one's while it does not answer).
             COMPREPLY=($(compgen -W "$( (xconnectctl interfaces --no-legend --no-pager 2>/dev/null ||
                                         ls /sys/class/net 2>/dev/null) | awk '{print $1}')" -- "$cur")) ;;
+        capture)
+            case $prev in
+                -w) COMPREPLY=($(compgen -f -- "$cur")) ;;
+                -c|-s|-G) COMPREPLY=() ;;
+                *) COMPREPLY=($(compgen -W "$(xconnectctl list --no-legend --no-pager 2>/dev/null |
+                                             awk '{print $1; print $2}')" -- "$cur")) ;;
+            esac ;;
         remove|status)
             # Interfaces that are in a pair.
             COMPREPLY=($(compgen -W "$(xconnectctl list --no-legend --no-pager 2>/dev/null |

@@ -5,6 +5,7 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
@@ -22,6 +23,7 @@
 #include "xconnect_manager_proxy.h"
 #include "xconnect_pair_proxy.h"
 
+#include "capture.hpp"
 #include "terminal.hpp"
 
 namespace xconnect::ctl {
@@ -380,6 +382,63 @@ std::vector<Interface> interfaces_of(ManagerClient& manager) {
     return interfaces;
 }
 
+// Pair.Capture's stream, to a file, standard output or the terminal
+// (cli/capture.hpp). Polkit may ask first, as for a change.
+int capture(Session& session) {
+    const cli::CaptureRequest request = cli::parse_capture_arguments(session.options.args);
+    const sdbus::ObjectPath path = session.manager.GetPair(request.ifname);
+    std::map<std::string, sdbus::Variant> options;
+    if (request.snaplen) {
+        options["snaplen"] = sdbus::Variant(*request.snaplen);
+    }
+    if (request.count) {
+        options["count"] = sdbus::Variant(*request.count);
+    }
+    if (request.seconds) {
+        options["seconds"] = sdbus::Variant(*request.seconds);
+    }
+    if (!request.filter.empty()) {
+        options["filter"] = sdbus::Variant(request.filter);
+    }
+    const bool interactive = session.options.ask_password && isatty(STDIN_FILENO);
+    std::optional<PolkitAgent> agent;
+    if (interactive) {
+        agent.emplace();
+    }
+    // Ctrl-C ends the capture through the daemon, which then writes the
+    // statistics: the signals are taken by stream_capture's signalfd, and
+    // blocked from before the call (after the agent started: it
+    // takes Ctrl-C at its prompt), so that one sent while it is answered
+    // still ends the capture properly.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+    auto pair = sdbus::createProxy(session.connection, bus_name, path);
+    auto call = pair->createMethodCall(pair_interface, "Capture");
+    call << options;
+    if (interactive) {
+        allow_interactive_authorization(call);
+    }
+    auto reply = pair->callMethod(
+        call,
+        interactive ? std::chrono::microseconds(interactive_authorization_timeout).count() : 0);
+    agent.reset();
+    sdbus::UnixFd stream;
+    reply >> stream;
+
+    try {
+        return cli::stream_capture(stream.get(), request, std::cout, std::cerr).complete
+                   ? exit_ok
+                   : exit_failure;
+    } catch (const std::exception& error) {
+        std::cerr << "xconnectctl: capture of " << request.ifname << ": " << error.what() << "\n";
+        return exit_failure;
+    }
+}
+
 int interfaces(Session& session) {
     const Options& options = session.options;
     ManagerClient& manager = session.manager;
@@ -546,6 +605,10 @@ constexpr Verb verbs[] = {
      "what polkit allows you: yes, no or auth (after\nauthentication), per action"},
     {"monitor", "", 0, any_count, "", false, monitor,
      "print pairs, then one line per change, until interrupted"},
+    {"capture", "IFNAME [OPTS] [FILTER]", 1, any_count, "capture needs IFNAME", false, capture,
+     "capture what crosses the pair holding IFNAME, both\nways: a line per frame, or pcapng "
+     "with -w FILE (-w -:\nstandard output); -c COUNT frames, -G SECONDS,\n-s SNAPLEN bytes; "
+     "FILTER: pcap-filter(7); Ctrl-C ends"},
 };
 
 // The verb to run, or why none.
@@ -595,8 +658,9 @@ std::string usage() {
             "  2 invalid argument (bad interface name, interface in use, usage);\n"
             "  3 no such pair; 4 not authorised; 5 the daemon is not reachable.\n"
             "\n"
-            "Unprivileged users need polkit's org.xconnect.manage-pairs (add, remove) or\n"
-            "org.xconnect.reload (reload); reading is open to everyone.\n";
+            "Unprivileged users need polkit's org.xconnect.manage-pairs (add, remove),\n"
+            "org.xconnect.reload (reload) or org.xconnect.capture (capture); reading is\n"
+            "open to everyone.\n";
     return text.str();
 }
 
@@ -605,7 +669,9 @@ Options parse(int argc, char** argv) {
     bool verb_seen = false;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
-        if (arg == "--json") {
+        if (options.verb == "capture") {
+            options.args.push_back(arg);  // tcpdump's options, and a filter: capture's own
+        } else if (arg == "--json") {
             options.json = true;
         } else if (arg == "--no-legend") {
             options.legend = false;
@@ -690,7 +756,12 @@ int run(int argc, char** argv) {
             return exit_ok;
         }
         verb = &verb_of(options);
+        if (verb->name == "capture") {
+            cli::parse_capture_arguments(options.args);  // its usage errors before the bus
+        }
     } catch (const UsageError& error) {
+        return fail(exit_invalid_argument, std::string(error.what()) + " (see --help)");
+    } catch (const cli::CaptureUsageError& error) {
         return fail(exit_invalid_argument, std::string(error.what()) + " (see --help)");
     }
     std::unique_ptr<sdbus::IConnection> connection;

@@ -14,6 +14,7 @@ inline constexpr const char* pair_interface = "org.xconnect.Pair";
 // polkit action ids (polkit/org.xconnect.policy).
 inline constexpr const char* manage_pairs_action = "org.xconnect.manage-pairs";
 inline constexpr const char* reload_action = "org.xconnect.reload";
+inline constexpr const char* capture_action = "org.xconnect.capture";
 
 // How long a change may wait for polkit when the caller allows interaction:
 // a person may take a while to type a password into an authentication agent.

@@ -12,7 +12,15 @@
 
 namespace xconnect {
 
-enum class ErrorKind { invalid_name, in_use, no_such_pair, invalid_config, failed };
+enum class ErrorKind {
+    invalid_name,
+    in_use,
+    no_such_pair,
+    invalid_config,
+    failed,
+    invalid_args,     // a method's argument is wrong (Pair.Capture's options)
+    limits_exceeded,  // a bound is reached (captures running at once)
+};
 
 class ContractError : public std::runtime_error {
   public:
@@ -65,10 +73,10 @@ inline constexpr ErrorRow error_table[] = {
     {ErrorKind::no_such_pair, error_name::no_such_pair, exit_no_such_pair},
     {ErrorKind::invalid_config, error_name::invalid_config, exit_failure},
     {ErrorKind::failed, error_name::failed, exit_failure},
-    {std::nullopt, error_name::invalid_args, exit_invalid_argument},
+    {ErrorKind::invalid_args, error_name::invalid_args, exit_invalid_argument},
     {std::nullopt, error_name::access_denied, exit_not_authorized},
     {std::nullopt, error_name::interaction_required, exit_not_authorized},
-    {std::nullopt, error_name::limits_exceeded, exit_failure},
+    {ErrorKind::limits_exceeded, error_name::limits_exceeded, exit_failure},
     {std::nullopt, error_name::service_unknown, exit_unreachable},
     {std::nullopt, error_name::name_has_no_owner, exit_unreachable},
     {std::nullopt, error_name::no_reply, exit_unreachable},

@@ -23,19 +23,20 @@ status=0
 # folder | project folders it must not include
 forbidden() {
   case $1 in
-    service/common) echo "contract engine loader control config netlink dbus daemon" ;;
-    contract) echo "common engine loader control config netlink dbus daemon" ;;
-    service/engine) echo "loader control config netlink dbus daemon" ;;
-    service/loader) echo "control config netlink dbus daemon" ;;
-    service/control) echo "loader config netlink dbus daemon" ;;
-    service/config | service/netlink) echo "loader dbus daemon" ;;
+    service/common) echo "contract engine loader control capture config netlink dbus daemon" ;;
+    contract) echo "common engine loader control capture config netlink dbus daemon" ;;
+    service/engine) echo "loader control capture config netlink dbus daemon" ;;
+    service/loader) echo "control capture config netlink dbus daemon" ;;
+    service/control) echo "loader capture config netlink dbus daemon" ;;
+    service/capture) echo "loader control config netlink dbus daemon" ;;
+    service/config | service/netlink) echo "loader capture dbus daemon" ;;
     service/dbus) echo "loader config netlink daemon" ;;
-    cli) echo "engine loader control config netlink dbus daemon" ;;
+    cli) echo "engine loader control capture config netlink dbus daemon" ;;
     bench) echo "daemon" ;;
   esac
 }
 
-for folder in service/common contract service/engine service/loader service/control \
+for folder in service/common contract service/engine service/loader service/control service/capture \
               service/config service/netlink service/dbus cli bench; do
   for layer in $(forbidden "$folder"); do
     hits=$(grep -rn "^#include \"$layer/" "$root/$folder" --include='*.cpp' --include='*.hpp' \

@@ -16,6 +16,9 @@ namespace {
 // Long enough for an editor's truncate-then-write to land as one change.
 constexpr std::chrono::milliseconds config_settle_time{150};
 
+// How long a stop waits for capture readers to take the end of their streams.
+constexpr std::chrono::seconds capture_flush_limit{2};
+
 // The warm tap (loader/warm_tap.hpp), or null where it cannot be made: then
 // the first pair's attach waits for the dispatcher, as without one.
 std::unique_ptr<WarmTap> warm_dispatcher(const KernelDataplane& dataplane) {
@@ -48,7 +51,10 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
       engine_(dataplane_, EngineOptions{.default_mode = options_.xdp_mode}),
       store_(options_.config_file),
       control_(engine_, store_),
+      capture_ring_(io, dataplane_.capture_maps()),
+      captures_(io, engine_, capture_ring_),
       signals_(io, SIGINT, SIGTERM, SIGHUP),
+      capture_flush_(io),
       link_monitor_(io, engine_, options_.netlink_receive_buffer) {
     engine_.add_observer(pair_log_);
     control_.set_observer(this);
@@ -61,7 +67,7 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
                                                [this] { control_.config_file_changed(); });
     control_.try_reload(ReloadCause::start);
     if (!options_.no_bus) {
-        dbus_ = DbusService::start(io_, engine_, control_, [this] { bus_lost(); });
+        dbus_ = DbusService::start(io_, engine_, control_, captures_, [this] { bus_lost(); });
         if (!dbus_) {
             watch_for_bus();
         }
@@ -143,7 +149,7 @@ void Daemon::watch_for_bus() {
 bool Daemon::try_bus() {
     try {
         dbus_ = DbusService::start(
-            io_, engine_, control_, [this] { bus_lost(); },
+            io_, engine_, control_, captures_, [this] { bus_lost(); },
             /*quiet=*/true);
     } catch (const std::exception& error) {
         log::error("D-Bus: ", error.what());
@@ -177,6 +183,26 @@ void Daemon::wait_for_signal() {
 
 void Daemon::stop(int signal) {
     sd_notify(0, "STOPPING=1");
+    // Captures end first, each stream closed with its statistics; a reader
+    // that does not take them holds up the exit only so long.
+    capture_flush_.expires_after(capture_flush_limit);
+    capture_flush_.async_wait([this, signal](const boost::system::error_code& error) {
+        if (!error) {
+            log::warning("capture: a reader did not take the end of its stream within ",
+                         capture_flush_limit.count(), " s; closing it as it is");
+            finish_stop(signal);
+        }
+    });
+    captures_.end_all("xconnectd stopping", [this, signal] {
+        capture_flush_.cancel();
+        boost::asio::post(io_, [this, signal] { finish_stop(signal); });
+    });
+}
+
+void Daemon::finish_stop(int signal) {
+    if (std::exchange(exiting_, true)) {
+        return;
+    }
     if (options_.keep_dataplane) {
         // The engine forgets its pairs; the kernel keeps them (pinned).
         log::info("xconnectd: ", strsignal(signal),

@@ -6,14 +6,17 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <memory>
 
+#include "capture/capture_hub.hpp"
 #include "config/config_store.hpp"
 #include "config/config_watcher.hpp"
 #include "control/pair_control.hpp"
 #include "dbus/bus_watcher.hpp"
 #include "dbus/dbus_service.hpp"
 #include "engine/engine.hpp"
+#include "loader/capture_ring.hpp"
 #include "loader/kernel_dataplane.hpp"
 #include "loader/warm_tap.hpp"
 #include "netlink/link_monitor.hpp"
@@ -41,7 +44,9 @@ class Daemon final : private ControlObserver, private NetdevFeaturesObserver {
     void bus_lost();
     void watch_for_bus();
     bool try_bus();
+    // Ends the captures, then finish_stop().
     void stop(int signal);
+    void finish_stop(int signal);
     // What the netdev family reports of each device, handed to the engine.
     void xdp_features_snapshot(std::vector<netlink::DeviceFeatures> devices) override;
     void xdp_features_changed(netlink::DeviceFeatures device) override;
@@ -55,8 +60,12 @@ class Daemon final : private ControlObserver, private NetdevFeaturesObserver {
     Engine engine_;
     ConfigStore store_;
     PairControl control_;
+    CaptureRing capture_ring_;
+    CaptureHub captures_;
     PairLog pair_log_;
     boost::asio::signal_set signals_;
+    boost::asio::steady_timer capture_flush_;
+    bool exiting_ = false;
     LinkMonitor link_monitor_;
     std::unique_ptr<NetdevFeaturesMonitor> netdev_monitor_;  // null if it could not start
     std::unique_ptr<ConfigWatcher> watcher_;

@@ -11,8 +11,8 @@
 namespace xconnect {
 
 std::unique_ptr<DbusService> DbusService::start(boost::asio::io_context& io, Engine& engine,
-                                                PairControl& control, std::function<void()> lost,
-                                                bool quiet) {
+                                                PairControl& control, CaptureHub& captures,
+                                                std::function<void()> lost, bool quiet) {
     std::unique_ptr<sdbus::IConnection> connection;
     try {
         connection = sdbus::createSystemBusConnection();
@@ -21,7 +21,8 @@ std::unique_ptr<DbusService> DbusService::start(boost::asio::io_context& io, Eng
                   error.getMessage(), ")", quiet ? "" : "; running file-driven until it appears");
         return nullptr;
     }
-    std::unique_ptr<DbusService> service(new DbusService(engine, control, std::move(connection)));
+    std::unique_ptr<DbusService> service(
+        new DbusService(engine, control, captures, std::move(connection)));
     // Objects first, then the name: whoever sees the name finds every object.
     try {
         service->connection_->requestName(bus_name);
@@ -42,17 +43,18 @@ std::unique_ptr<DbusService> DbusService::start(boost::asio::io_context& io, Eng
     return service;
 }
 
-DbusService::DbusService(Engine& engine, PairControl& control,
+DbusService::DbusService(Engine& engine, PairControl& control, CaptureHub& captures,
                          std::unique_ptr<sdbus::IConnection> connection)
     : engine_(engine),
       connection_(std::move(connection)),
       authorizer_(std::make_unique<PolkitAuthorizer>(*connection_)),
       manager_(std::make_unique<ManagerObject>(*connection_, engine_, control, *authorizer_)),
-      control_(control) {
+      control_(control),
+      captures_(captures) {
     for (const PairStatus& pair : engine_.pairs()) {
         pairs_.emplace(pair.spec.left,
                        std::make_unique<PairObject>(*connection_, pair.spec, engine_, control_,
-                                                    *authorizer_, messages_));
+                                                    captures_, *authorizer_, messages_));
     }
     engine_.add_observer(*this);
 }
@@ -88,7 +90,7 @@ void DbusService::pair_added(const PairStatus& pair) {
     // new object at the same path: the old one must be gone first.
     std::erase_if(retired_, [&](const auto& object) { return object->left() == pair.spec.left; });
     auto object = std::make_unique<PairObject>(*connection_, pair.spec, engine_, control_,
-                                               *authorizer_, messages_);
+                                               captures_, *authorizer_, messages_);
     // The whole object, as GetManagedObjects lists it (standard interfaces
     // too), so that a client's view of it stays whole.
     emit([&] { object->emitInterfacesAddedSignal(); });

@@ -23,6 +23,7 @@ class IConnection;
 
 namespace xconnect {
 
+class CaptureHub;
 class PairControl;
 class BusLoop;
 class PolkitAuthorizer;
@@ -37,8 +38,8 @@ class DbusService final : public EngineObserver {
     // runs when the bus goes away later; destroy the service from another
     // handler then.
     static std::unique_ptr<DbusService> start(boost::asio::io_context& io, Engine& engine,
-                                              PairControl& control, std::function<void()> lost,
-                                              bool quiet = false);
+                                              PairControl& control, CaptureHub& captures,
+                                              std::function<void()> lost, bool quiet = false);
     ~DbusService() override;
 
     void pair_added(const PairStatus& pair) override;
@@ -46,7 +47,7 @@ class DbusService final : public EngineObserver {
     void pair_changed(const PairStatus& pair, PairFields changed) override;
 
   private:
-    DbusService(Engine& engine, PairControl& control,
+    DbusService(Engine& engine, PairControl& control, CaptureHub& captures,
                 std::unique_ptr<sdbus::IConnection> connection);
     // Every signal goes out through here: emitted outside a bus callback (a
     // link or file change), it sits in sd-bus's queue until the loop runs.
@@ -64,6 +65,7 @@ class DbusService final : public EngineObserver {
     std::unique_ptr<PolkitAuthorizer> authorizer_;
     std::unique_ptr<ManagerObject> manager_;
     PairControl& control_;
+    CaptureHub& captures_;
     std::map<std::string, std::unique_ptr<PairObject>> pairs_;  // by left name
     std::vector<std::unique_ptr<PairObject>> retired_;          // removed, still registered
     std::unique_ptr<BusLoop> loop_;

@@ -88,14 +88,14 @@ void ManagerObject::Reload(sdbus::Result<>&& result) {
 }
 
 void ManagerObject::GetPermissions(sdbus::Result<std::map<std::string, std::string>>&& result) {
-    // Both actions asked at once; the reply goes out when the last verdict is in.
+    // Every action asked at once; the reply goes out when the last verdict is in.
     struct Answers {
         sdbus::Result<std::map<std::string, std::string>> result;
         std::map<std::string, std::string> permissions;
         std::optional<sdbus::Error> failure;  // a limit hit: no verdict about the caller
         size_t waiting = 0;
     };
-    static constexpr const char* actions[] = {manage_pairs_action, reload_action};
+    static constexpr const char* actions[] = {manage_pairs_action, reload_action, capture_action};
     auto answers =
         std::make_shared<Answers>(Answers{std::move(result), {}, {}, std::size(actions)});
     const std::string sender = current_caller(getObject()).sender;

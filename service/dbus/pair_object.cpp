@@ -1,6 +1,8 @@
 #include "pair_object.hpp"
 
 #include "authorized_call.hpp"
+#include "capture/capture_hub.hpp"
+#include "capture_arguments.hpp"
 #include "common/log.hpp"
 #include "contract/bus.hpp"
 #include "contract/errors.hpp"
@@ -17,12 +19,13 @@ constexpr const char* object_manager_interface = "org.freedesktop.DBus.ObjectMan
 }  // namespace
 
 PairObject::PairObject(sdbus::IConnection& connection, const PairSpec& spec, const Engine& engine,
-                       PairControl& control, PolkitAuthorizer& authorizer,
+                       PairControl& control, CaptureHub& captures, PolkitAuthorizer& authorizer,
                        const MessageSequence& messages)
     : AdaptorInterfaces(connection, pair_path(spec.left)),
       spec_(spec),
       engine_(engine),
       control_(control),
+      captures_(captures),
       authorizer_(authorizer),
       messages_(messages),
       bus_(bus_of(getObject())) {
@@ -69,6 +72,31 @@ void PairObject::Remove(sdbus::Result<>&& result) {
                    const PairSpec pair = control.remove_pair(spec.left);
                    log::info(pair.label(), ": removed over D-Bus by ", sender);
                    return std::tuple{};
+               });
+}
+
+void PairObject::Capture(sdbus::Result<sdbus::UnixFd>&& result,
+                         std::map<std::string, sdbus::Variant> options) {
+    // The options' types and ranges before polkit; the filter is compiled
+    // only for those it allowed.
+    CaptureOptions asked;
+    try {
+        asked = checked(capture_options_of(options), captures_.max_snaplen());
+    } catch (const ContractError& error) {
+        result.returnError(to_dbus_error(error));
+        return;
+    }
+    authorized(getObject(), authorizer_, capture_action, "Capture " + spec_.label(),
+               std::move(result),
+               [&captures = captures_, spec = spec_, asked,
+                alive = std::weak_ptr<const bool>(alive_)](const std::string& sender) {
+                   if (alive.expired()) {
+                       throw ContractError(ErrorKind::no_such_pair,
+                                           "pair " + spec.label() +
+                                               " was removed while the call awaited authorization");
+                   }
+                   UniqueFd stream = captures.start(spec.left, asked, sender);
+                   return std::tuple{sdbus::UnixFd(stream.release(), sdbus::adopt_fd)};
                });
 }
 

@@ -2,7 +2,7 @@
 
 // One object per pair, on the adaptor generated from
 // dbus/org.xconnect.Pair.xml. Reads come from the engine; Remove goes through
-// PairControl after polkit said yes.
+// PairControl after polkit said yes, Capture through the CaptureHub.
 
 #include <sdbus-c++/sdbus-c++.h>
 
@@ -18,6 +18,7 @@ struct sd_bus;
 
 namespace xconnect {
 
+class CaptureHub;
 class PairControl;
 class PolkitAuthorizer;
 
@@ -27,7 +28,8 @@ class PairObject final
   public:
     // `messages` numbers the messages being dispatched (see MessageSnapshot).
     PairObject(sdbus::IConnection& connection, const PairSpec& spec, const Engine& engine,
-               PairControl& control, PolkitAuthorizer& authorizer, const MessageSequence& messages);
+               PairControl& control, CaptureHub& captures, PolkitAuthorizer& authorizer,
+               const MessageSequence& messages);
     ~PairObject();
 
     const std::string& left() const { return spec_.left; }
@@ -37,6 +39,8 @@ class PairObject final
 
   private:
     void Remove(sdbus::Result<>&& result) override;
+    void Capture(sdbus::Result<sdbus::UnixFd>&& result,
+                 std::map<std::string, sdbus::Variant> options) override;
     std::string Left() override;
     std::string Right() override;
     uint32_t LeftIfindex() override;
@@ -66,6 +70,7 @@ class PairObject final
     const PairSpec spec_;
     const Engine& engine_;
     PairControl& control_;
+    CaptureHub& captures_;
     PolkitAuthorizer& authorizer_;
     const MessageSequence& messages_;
     sd_bus* const bus_;

@@ -257,6 +257,12 @@ int KernelDataplane::program_fd() const {
     return adopted_program_ ? adopted_program_.get() : bpf_program__fd(skeleton_->progs.xconnect);
 }
 
+CaptureMaps KernelDataplane::capture_maps() const {
+    return {.control = bpf_map__fd(skeleton_->maps.xc_capture_switch),
+            .ports = bpf_map__fd(skeleton_->maps.xc_capture_ports),
+            .ring = bpf_map__fd(skeleton_->maps.xc_capture_ring)};
+}
+
 std::optional<AttachedProgram> KernelDataplane::attached_program(uint32_t ifindex) {
     LIBBPF_OPTS(bpf_xdp_query_opts, query);
     if (int rc = bpf_xdp_query(static_cast<int>(ifindex), 0, &query); rc != 0) {

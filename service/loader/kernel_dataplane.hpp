@@ -24,6 +24,7 @@
 #include <string>
 
 #include "bpf_skeleton.hpp"
+#include "capture_ring.hpp"
 #include "counter_slots.hpp"
 #include "engine/dataplane.hpp"
 #include "pinned_state.hpp"
@@ -63,6 +64,9 @@ class KernelDataplane final : public Dataplane {
     // The program attached everywhere: for the warm tap, and for tests that
     // drive it directly (BPF_PROG_TEST_RUN).
     int program_fd() const;
+
+    // The program's capture maps, for CaptureRing; valid while this lives.
+    CaptureMaps capture_maps() const;
 
     // Where the program and maps are pinned; nullopt: nowhere.
     std::optional<std::filesystem::path> state_directory() const;

@@ -260,13 +260,14 @@ TEST_F(BusTest, PolkitDecidesForEveryoneButRoot) {
 TEST_F(BusTest, GetPermissionsSaysWhatPolkitWouldAllowEachCaller) {
     start_polkit();
     const std::string granted =
-        "a{ss} 2 \"org.xconnect.manage-pairs\" \"yes\" \"org.xconnect.reload\" \"yes\"\n";
+        "a{ss} 3 \"org.xconnect.capture\" \"yes\" \"org.xconnect.manage-pairs\" \"yes\" "
+        "\"org.xconnect.reload\" \"yes\"\n";
     EXPECT_EQ(busctl(std::string("call ") + manager + "GetPermissions"), granted);  // root
     EXPECT_EQ(busctl(std::string("call ") + manager + "GetPermissions", member_.get()), granted);
     // The action file's auth_admin: allowed after authenticating as an administrator.
     EXPECT_EQ(busctl(std::string("call ") + manager + "GetPermissions", outsider_.get()),
-              "a{ss} 2 \"org.xconnect.manage-pairs\" \"auth\" \"org.xconnect.reload\" "
-              "\"auth\"\n");
+              "a{ss} 3 \"org.xconnect.capture\" \"auth\" \"org.xconnect.manage-pairs\" \"auth\" "
+              "\"org.xconnect.reload\" \"auth\"\n");
 }
 
 // The picker's list: every link of the daemon's namespace, sorted by name,
@@ -348,7 +349,8 @@ TEST_F(BusTest, WithoutPolkitOnlyRootMayChangeThings) {
     EXPECT_NE(refused.output.find("polkit"), std::string::npos) << refused.output;
     EXPECT_EQ(busctl(std::string("call ") + manager + "ListPairs"), "a(ssso) 0\n");
     EXPECT_EQ(busctl(std::string("call ") + manager + "GetPermissions", member_.get()),
-              "a{ss} 2 \"org.xconnect.manage-pairs\" \"no\" \"org.xconnect.reload\" \"no\"\n");
+              "a{ss} 3 \"org.xconnect.capture\" \"no\" \"org.xconnect.manage-pairs\" \"no\" "
+              "\"org.xconnect.reload\" \"no\"\n");
     EXPECT_EQ(busctl(std::string("call ") + manager + "AddPair ss xconnect-1 xconnect-2"),
               "o \"/org/xconnect/pair/xconnect_2d1\"\n");
 }

@@ -215,10 +215,12 @@ TEST_F(XconnectctlTest, PermissionsSaysWhatPolkitAllowsTheCaller) {
     ASSERT_EQ(outsider.status, 0) << outsider.output;
     EXPECT_EQ(outsider.output,
               "ACTION                       PERMISSION\n"
+              "org.xconnect.capture         auth\n"
               "org.xconnect.manage-pairs    auth\n"
               "org.xconnect.reload          auth\n");
     EXPECT_EQ(json_query(ctl("--json permissions", member_.get()).output, "d[\"permissions\"]"),
-              "{'org.xconnect.manage-pairs': 'yes', 'org.xconnect.reload': 'yes'}\n");
+              "{'org.xconnect.capture': 'yes', 'org.xconnect.manage-pairs': 'yes', "
+              "'org.xconnect.reload': 'yes'}\n");
 }
 
 TEST_F(XconnectctlTest, MonitorSeesPairsComeChangeAndGo) {

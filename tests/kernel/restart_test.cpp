@@ -287,7 +287,8 @@ TEST_F(RestartTest, AnUpgradeToAnotherProgramSwapsItAtomicallyOnTheSameMaps) {
 }
 
 TEST_F(RestartTest, AnUpgradeToANewLayoutFillsNewMapsCarriesTheCountersAndUnpinsTheOld) {
-    constexpr int new_layout = 2;  // tests/CMakeLists.txt: xconnect_bpf_variant_layout
+    constexpr int new_layout =
+        XC_LAYOUT_VERSION + 1;  // tests/CMakeLists.txt: xconnect_bpf_variant_layout
     constexpr uint32_t new_slot_count = 2048;
     start_metered();
     const auto before = programs();
@@ -297,7 +298,8 @@ TEST_F(RestartTest, AnUpgradeToANewLayoutFillsNewMapsCarriesTheCountersAndUnpins
     const uint64_t counted_at_kill = packets_counted(xconnect_1);
 
     start_build(XCONNECTD_VARIANT_LAYOUT_PATH, two_pairs);
-    EXPECT_TRUE(daemon_->logged("carried the counters of 4 interfaces over from layout-1"))
+    EXPECT_TRUE(daemon_->logged("carried the counters of 4 interfaces over from layout-" +
+                                std::to_string(XC_LAYOUT_VERSION)))
         << daemon_->log_text();
     for (const auto& [ifname, id] : programs()) {
         EXPECT_NE(id, before.at(ifname)) << ifname << " still runs the old program";

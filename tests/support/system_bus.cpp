@@ -176,7 +176,8 @@ Polkitd::Polkitd(const std::string& group, const std::string& earlier_rules)
                earlier_rules +
                    "polkit.addRule(function(action, subject) {\n"
                    "    if ((action.id == \"org.xconnect.manage-pairs\" ||\n"
-                   "         action.id == \"org.xconnect.reload\") &&\n"
+                   "         action.id == \"org.xconnect.reload\" ||\n"
+                   "         action.id == \"org.xconnect.capture\") &&\n"
                    "        subject.isInGroup(\"" +
                    group +
                    "\")) {\n"

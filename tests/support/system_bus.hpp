@@ -52,7 +52,7 @@ class SystemBus {
 };
 
 // polkitd on the bus of this process, with the project's action file
-// installed and a rules file granting both actions to members of `group`;
+// installed and a rules file granting every action to members of `group`;
 // `earlier_rules` (JavaScript, e.g. a polkit.addRule that stalls) goes before
 // that grant in the same file.
 class Polkitd {
