@@ -16,6 +16,7 @@
 #include "child_process.hpp"
 #include "frames.hpp"
 #include "loader/kernel_dataplane.hpp"
+#include "observe.hpp"
 #include "traffic.hpp"
 
 namespace xconnect::bench {
@@ -74,6 +75,16 @@ const std::vector<Group>& groups() {
          "veth ⇄ veth at MTU 9000 (g0, m0, m1, s0), 9000-byte frames out of g0 from a socket "
          "generator (the kernel takes no live frames above a page), counted by the native "
          "sink on s0"},
+        {"observe",
+         "veth ⇄ veth as in veth: xconnectd as built (capture compiled in, off; drop accounting "
+         "on), the same daemon on the program without the capture hook (before-capture), "
+         "without drop accounting (no CAP_PERFMON), and with `xconnectctl capture -w FILE` "
+         "writing every frame that crosses (capture)"},
+        {"observe",
+         "veth ⇄ veth as in veth: xconnectd as built (capture compiled in, off; drop accounting "
+         "on), the same daemon on the program without the capture hook (before-capture), "
+         "without drop accounting (no CAP_PERFMON), and with `xconnectctl capture -w FILE` "
+         "writing every frame that crosses (capture)"},
         {"vxlan",
          "veth ⇄ VXLAN: frames out of g0 into m0, forwarded to vx0 (VXLAN, MTU 1500, remote in the "
          "sink namespace over the underlay veth u0 ⇄ u1, MTU 1550), the encapsulated frames "
@@ -324,6 +335,36 @@ std::vector<Rate> forwarding(const Settings& settings, Topology& topology,
         add(measure(
             settings, topology,
             {"veth", settings.sizes(), veth_methods(),
+             from_g0(settings, topology, sink, generator.frames), generator.frames.describe()}));
+    }
+
+    if (settings.wants("observe")) {
+        std::vector<Method> methods{{"ceiling", {}, std::nullopt}};
+        for (const std::string mode : {"generic", "native"}) {
+            const std::optional<bool> m0_gro = mode == "generic";
+            methods.push_back(
+                xconnectd_method("xconnectd-" + mode, config, mode, "m0<->m1", mode, m0_gro));
+            methods.push_back(
+                {"before-capture-" + mode,
+                 [=](Topology& t) { return xconnectd_before_capture(t, config, mode, "m0<->m1"); },
+                 m0_gro});
+            methods.push_back({"no-drop-accounting-" + mode,
+                               [=](Topology& t) {
+                                   return xconnectd_without_drop_accounting(t, config, mode,
+                                                                            "m0<->m1");
+                               },
+                               m0_gro});
+            methods.push_back({"capture-" + mode,
+                               [=, &settings](Topology& t) {
+                                   return xconnectd_capturing(t, config, mode, "m0<->m1",
+                                                              settings.scratch_dir,
+                                                              "capture-" + mode);
+                               },
+                               m0_gro});
+        }
+        add(measure(
+            settings, topology,
+            {"observe", settings.sizes(), methods,
              from_g0(settings, topology, sink, generator.frames), generator.frames.describe()}));
     }
 

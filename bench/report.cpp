@@ -12,6 +12,8 @@
 #include <sstream>
 #include <thread>
 
+#include "observe.hpp"
+
 namespace xconnect::bench {
 
 std::string machine() {
@@ -197,6 +199,15 @@ int report(const Settings& settings, const GeneratorChoice& generator,
                      "xconnectd-auto", "xconnectd-generic", 1.0),
         ratio_target("9000 B native >= generic (xconnectd)", "jumbo", "xconnectd-native",
                      "xconnectd-generic", 1.0, 9000),
+        // Seeing the wire: what is there while nobody looks costs (almost) nothing.
+        ratio_target("capture compiled in, off: generic >= 0.99x before capture (64 B)", "observe",
+                     "xconnectd-generic", "before-capture-generic", 0.99),
+        ratio_target("capture compiled in, off: native >= 0.99x before capture (64 B)", "observe",
+                     "xconnectd-native", "before-capture-native", 0.99),
+        ratio_target("drop accounting on: generic >= 0.98x off (64 B)", "observe",
+                     "xconnectd-generic", "no-drop-accounting-generic", 0.98),
+        ratio_target("drop accounting on: native >= 0.98x off (64 B)", "observe",
+                     "xconnectd-native", "no-drop-accounting-native", 0.98),
     };
     if (control) {
         const std::vector<Target> control_targets = {
@@ -219,6 +230,14 @@ int report(const Settings& settings, const GeneratorChoice& generator,
     for (const Target& target : targets) {
         table << "| " << target.text << " | " << target.measured << " | " << target.word()
               << " |\n";
+    }
+    if (!capture_notes().empty()) {
+        table << "\nWhat each capture of the `observe` rows wrote (from its file's statistics "
+                 "blocks; a capture copies every frame that crosses, so what it cannot keep up "
+                 "with is lost, counted, and forwarding goes on):\n\n";
+        for (const std::string& note : capture_notes()) {
+            table << "- " << note << "\n";
+        }
     }
 
     const auto now = system_clock::to_time_t(system_clock::now());

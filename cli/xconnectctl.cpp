@@ -125,7 +125,8 @@ std::vector<Pair> pairs_of(const ManagedObjects& objects) {
 
 json counters_json(const Properties& p, const std::string& direction) {
     return {{"packets", get<uint64_t>(p, direction + "Packets")},
-            {"bytes", get<uint64_t>(p, direction + "Bytes")}};
+            {"bytes", get<uint64_t>(p, direction + "Bytes")},
+            {"dropped", get<uint64_t>(p, direction + "Dropped")}};
 }
 
 json pair_json(const Pair& pair) {
@@ -139,6 +140,7 @@ json pair_json(const Pair& pair) {
             {"mode_reason", get<std::string>(p, "ModeReason")},
             {"error", get<std::string>(p, "Error")},
             {"warning", get<std::string>(p, "Warning")},
+            {"drop_reason", get<std::string>(p, "DropReason")},
             {"left_ifindex", get<uint32_t>(p, "LeftIfindex")},
             {"right_ifindex", get<uint32_t>(p, "RightIfindex")},
             {"left_oper_state", get<std::string>(p, "LeftOperState")},
@@ -193,22 +195,25 @@ int list(Session& session) {
     }
     auto row = [&](const std::string& left, const std::string& right, const std::string& state,
                    const std::string& mode, const std::string& l2r, const std::string& r2l,
-                   bool colour) {
+                   const std::string& dropped, bool colour) {
         std::cout << std::left << std::setw(static_cast<int>(left_width)) << left << "  "
                   << std::setw(static_cast<int>(right_width)) << right << "  "
                   << (colour ? coloured_state(state, 7)
                              : (state + std::string(7 - std::min<size_t>(7, state.size()), ' ')))
                   << "  " << std::setw(7) << mode << "  " << std::right << std::setw(14) << l2r
-                  << "  " << std::setw(14) << r2l << "\n";
+                  << "  " << std::setw(14) << r2l << "  " << std::setw(9) << dropped << "\n";
     };
     if (options.legend) {
-        row("LEFT", "RIGHT", "STATE", "MODE", "LEFT->RIGHT", "RIGHT->LEFT", false);
+        row("LEFT", "RIGHT", "STATE", "MODE", "LEFT->RIGHT", "RIGHT->LEFT", "DROPPED", false);
     }
     for (const Pair& pair : pairs) {
         const Properties& p = pair.properties;
         row(pair.left(), pair.right(), get<std::string>(p, "State"), get<std::string>(p, "Mode"),
             std::to_string(get<uint64_t>(p, "LeftToRightPackets")),
-            std::to_string(get<uint64_t>(p, "RightToLeftPackets")), true);
+            std::to_string(get<uint64_t>(p, "RightToLeftPackets")),
+            std::to_string(get<uint64_t>(p, "LeftToRightDropped") +
+                           get<uint64_t>(p, "RightToLeftDropped")),
+            true);
     }
     if (options.legend) {
         std::cout << "\n"
@@ -285,6 +290,7 @@ int status(Session& session) {
         const std::string mode_reason = get<std::string>(p, "ModeReason");
         const std::string error = get<std::string>(p, "Error");
         const std::string warning = get<std::string>(p, "Warning");
+        const std::string drop_reason = get<std::string>(p, "DropReason");
         std::cout << (i ? "\n" : "") << "● " << pair.label() << "\n"
                   << "         Left: "
                   << side(pair.left(), get<uint32_t>(p, "LeftIfindex"),
@@ -303,13 +309,18 @@ int status(Session& session) {
         if (!error.empty()) {
             std::cout << "        Error: " << error << "\n";
         }
+        if (!drop_reason.empty()) {
+            std::cout << "     Dropping: " << drop_reason << "\n";
+        }
         std::cout << std::fixed << std::setprecision(0)
                   << "  Left->Right: " << get<uint64_t>(p, "LeftToRightPackets") << " packets, "
-                  << get<uint64_t>(p, "LeftToRightBytes") << " bytes; now "
+                  << get<uint64_t>(p, "LeftToRightBytes") << " bytes, "
+                  << get<uint64_t>(p, "LeftToRightDropped") << " dropped; now "
                   << rate(pair, "LeftToRightPackets") << " packets/s, "
                   << rate(pair, "LeftToRightBytes") << " bytes/s\n"
                   << "  Right->Left: " << get<uint64_t>(p, "RightToLeftPackets") << " packets, "
-                  << get<uint64_t>(p, "RightToLeftBytes") << " bytes; now "
+                  << get<uint64_t>(p, "RightToLeftBytes") << " bytes, "
+                  << get<uint64_t>(p, "RightToLeftDropped") << " dropped; now "
                   << rate(pair, "RightToLeftPackets") << " packets/s, "
                   << rate(pair, "RightToLeftBytes") << " bytes/s\n"
                   << "       Object: " << pair.path << "\n";
@@ -588,7 +599,7 @@ constexpr size_t any_count = SIZE_MAX;  // list and monitor ignore arguments, as
 
 constexpr Verb verbs[] = {
     {"list", "", 0, any_count, "", true, list,
-     "table of pairs (the default): left, right, state, mode,\npackets each way"},
+     "table of pairs (the default): left, right, state, mode,\npackets each way, frames dropped"},
     {"status", "[IFNAME...]", 0, any_count, "", false, status,
      "per pair: interfaces, ifindexes, operational states,\nstate, mode, error, counters and "
      "current rates"},
@@ -605,10 +616,11 @@ constexpr Verb verbs[] = {
      "what polkit allows you: yes, no or auth (after\nauthentication), per action"},
     {"monitor", "", 0, any_count, "", false, monitor,
      "print pairs, then one line per change, until interrupted"},
-    {"capture", "IFNAME [OPTS] [FILTER]", 1, any_count, "capture needs IFNAME", false, capture,
+    {"capture", "IFNAME [-w FILE|-] [-c COUNT] [-s SNAPLEN] [-G SECONDS] [FILTER...]", 1, any_count,
+     "capture needs IFNAME", false, capture,
      "capture what crosses the pair holding IFNAME, both\nways: a line per frame, or pcapng "
-     "with -w FILE (-w -:\nstandard output); -c COUNT frames, -G SECONDS,\n-s SNAPLEN bytes; "
-     "FILTER: pcap-filter(7); Ctrl-C ends"},
+     "to FILE (-: standard\noutput); ends after COUNT frames, SECONDS, or\nCtrl-C; FILTER: "
+     "pcap-filter(7)"},
 };
 
 // The verb to run, or why none.
@@ -638,6 +650,10 @@ std::string usage() {
             synopsis += verb.arguments;
         }
         std::istringstream lines{std::string(verb.help)};
+        if (synopsis.size() >= 22) {  // a line of its own, the help below it
+            text << "  " << synopsis << "\n";
+            synopsis.clear();
+        }
         for (std::string line; std::getline(lines, line); synopsis.clear()) {
             text << "  " << std::left << std::setw(22) << synopsis << line << "\n";
         }

@@ -104,23 +104,27 @@ function rate(before, after, milliseconds) {
     return after >= before && milliseconds > 0 ? (after - before) * 1000 / milliseconds : null;
 }
 
-// Turns GetAllCounters replies into packet counts and rates: the rate of each
-// direction is the difference to the previous reply over the time between them.
+// Turns GetAllStatistics replies into packet counts, drops and rates: the rate
+// of each direction is the difference to the previous reply over the time
+// between them.
 export class CounterHistory {
     constructor() {
         this.previous = new Map();
     }
 
-    // entries: a(otttt) (path, L→R packets, L→R bytes, R→L packets, R→L bytes);
-    // at: performance.now() of the reply. Returns Map(path → counters).
-    record(entries, at) {
+    // statistics: a{oa{st}} (path → counter name → value), as cockpit.dbus
+    // gives it; at: performance.now() of the reply. Returns Map(path → counters).
+    record(statistics, at) {
         const current = new Map();
-        for (const [path, l2rPackets, , r2lPackets] of entries) {
+        for (const [path, counters] of Object.entries(statistics)) {
+            const l2rPackets = counters.LeftToRightPackets ?? 0;
+            const r2lPackets = counters.RightToLeftPackets ?? 0;
             const before = this.previous.get(path);
             current.set(path, {
                 at,
                 l2rPackets,
                 r2lPackets,
+                dropped: (counters.LeftToRightDropped ?? 0) + (counters.RightToLeftDropped ?? 0),
                 l2rRate: before ? rate(before.l2rPackets, l2rPackets, at - before.at) : null,
                 r2lRate: before ? rate(before.r2lPackets, r2lPackets, at - before.at) : null,
             });

@@ -51,6 +51,7 @@ const COLUMNS = [
     ["r2l-packets", "xc-count"],
     ["l2r-rate", "xc-rate"],
     ["r2l-rate", "xc-rate"],
+    ["dropped", "xc-count"],
 ];
 
 const STATE_COLOURS = { active: "pf-m-green", pending: "pf-m-orange", failed: "pf-m-red" };
@@ -116,7 +117,7 @@ export class PairTable {
             row.remove.disabled = !allowed;
     }
 
-    // One more GetAllCounters on its way (#xc-table[data-counter-requests]).
+    // One more GetAllStatistics on its way (#xc-table[data-counter-requests]).
     countRequest() {
         this.counterRequests += 1;
         this.table.dataset.counterRequests = this.counterRequests;
@@ -242,6 +243,9 @@ export class PairTable {
             cells.mode.title = pair.ModeReason ?? "";
         setText(cells["left-oper"], operText(pair.LeftOperState, pair.LeftIfindex));
         setText(cells["right-oper"], operText(pair.RightOperState, pair.RightIfindex));
+        // Why frames are being dropped, on the count (empty when none lately).
+        if (cells.dropped.title !== (pair.DropReason ?? ""))
+            cells.dropped.title = pair.DropReason ?? "";
     }
 
     showRowCounters({ cells }, counters) {
@@ -249,6 +253,7 @@ export class PairTable {
         setText(cells["r2l-packets"], counters ? String(counters.r2lPackets) : "");
         setText(cells["l2r-rate"], formatRate(counters?.l2rRate ?? null));
         setText(cells["r2l-rate"], formatRate(counters?.r2lRate ?? null));
+        setText(cells.dropped, counters ? String(counters.dropped) : "");
     }
 
     // Moves only the rows that are out of place: new ones, mostly.

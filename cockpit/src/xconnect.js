@@ -171,7 +171,7 @@ async function refreshPermissions() {
     }
 }
 
-// One GetAllCounters for all pairs. It also activates the daemon again after
+// One GetAllStatistics for all pairs. It also activates the daemon again after
 // it stopped, which brings the view back.
 async function pollCounters() {
     const reachable = banner.state === "running" || banner.state === "stopped";
@@ -182,8 +182,8 @@ async function pollCounters() {
     countersInFlight = true;
     table.countRequest();
     try {
-        const [entries] = await callManager("GetAllCounters", [], "");
-        table.showCounters(counterHistory.record(entries, performance.now()));
+        const [statistics] = await callManager("GetAllStatistics", [], "");
+        table.showCounters(counterHistory.record(statistics, performance.now()));
         lastPollError = null;
     } catch (error) {
         pollFailed(error);

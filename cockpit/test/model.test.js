@@ -57,12 +57,18 @@ test("mode, operational state and rate texts", () => {
 test("rates come from two replies; a counter going backwards has none", () => {
     const history = new CounterHistory();
     const path = "/org/xconnect/pair/veth0";
-    const first = history.record([[path, 100, 6400, 50, 3200]], 1000);
+    const counters = (l2r, r2l, dropped) => ({
+        LeftToRightPackets: l2r, LeftToRightBytes: l2r * 64, LeftToRightDropped: dropped,
+        RightToLeftPackets: r2l, RightToLeftBytes: r2l * 64, RightToLeftDropped: 1,
+    });
+    const first = history.record({ [path]: counters(100, 50, 0) }, 1000);
     assert.equal(first.get(path).l2rPackets, 100);
     assert.equal(first.get(path).l2rRate, null);
-    const second = history.record([[path, 300, 19200, 40, 2560]], 3000);
+    assert.equal(first.get(path).dropped, 1);
+    const second = history.record({ [path]: counters(300, 40, 6) }, 3000);
     assert.equal(second.get(path).l2rRate, 100);
     assert.equal(second.get(path).r2lRate, null);
+    assert.equal(second.get(path).dropped, 7);
     // A pair gone from the reply is forgotten.
-    assert.equal(history.record([], 5000).size, 0);
+    assert.equal(history.record({}, 5000).size, 0);
 });

@@ -63,6 +63,9 @@ Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
               to_string(options_.xdp_mode), ", config ", options_.config_file.string());
     // Before the first apply, so that auto mode decides with what the kernel says.
     follow_xdp_features();
+    if (DropMonitor* monitor = dataplane_.drop_monitor()) {
+        drop_watch_ = std::make_unique<DropWatch>(io_, *monitor, engine_);
+    }
     watcher_ = std::make_unique<ConfigWatcher>(io_, options_.config_file, config_settle_time,
                                                [this] { control_.config_file_changed(); });
     control_.try_reload(ReloadCause::start);

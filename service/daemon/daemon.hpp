@@ -15,6 +15,7 @@
 #include "control/pair_control.hpp"
 #include "dbus/bus_watcher.hpp"
 #include "dbus/dbus_service.hpp"
+#include "drop_watch.hpp"
 #include "engine/engine.hpp"
 #include "loader/capture_ring.hpp"
 #include "loader/kernel_dataplane.hpp"
@@ -62,6 +63,7 @@ class Daemon final : private ControlObserver, private NetdevFeaturesObserver {
     PairControl control_;
     CaptureRing capture_ring_;
     CaptureHub captures_;
+    std::unique_ptr<DropWatch> drop_watch_;  // null without drop accounting
     PairLog pair_log_;
     boost::asio::signal_set signals_;
     boost::asio::steady_timer capture_flush_;

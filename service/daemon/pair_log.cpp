@@ -69,6 +69,7 @@ void PairLog::pair_added(const PairStatus& pair) {
 }
 
 void PairLog::pair_removed(const PairStatus& pair) {
+    losing_.erase(pair.spec.left);
     log::info(pair.spec.label(), ": removed");
 }
 
@@ -79,6 +80,13 @@ void PairLog::pair_changed(const PairStatus& pair, PairFields changed) {
     }
     if ((changed & field_mode_reason) && !pair.mode_reason.empty()) {
         log::info(pair.spec.label(), ": why this mode: ", pair.mode_reason);
+    }
+    if (changed & field_drop_reason) {
+        if (!pair.drop_reason.empty() && losing_.insert(pair.spec.left).second) {
+            log::warning(pair.spec.label(), ": losing frames: ", pair.drop_reason);
+        } else if (pair.drop_reason.empty() && losing_.erase(pair.spec.left) > 0) {
+            log::info(pair.spec.label(), ": no longer losing frames");
+        }
     }
     if (changed & field_warning) {
         if (pair.warning.empty()) {

@@ -149,6 +149,22 @@ ManagerObject::GetAllCounters() {
     return list;
 }
 
+std::map<sdbus::ObjectPath, std::map<std::string, uint64_t>> ManagerObject::GetAllStatistics() {
+    std::map<sdbus::ObjectPath, std::map<std::string, uint64_t>> statistics;
+    for (const auto& [spec, counters] : engine_.all_counters()) {
+        // The Pair properties' names: a client reads them as it would read those.
+        statistics[sdbus::ObjectPath(pair_path(spec.left))] = {
+            {"LeftToRightPackets", counters.left_to_right.packets},
+            {"LeftToRightBytes", counters.left_to_right.bytes},
+            {"LeftToRightDropped", counters.left_to_right.dropped},
+            {"RightToLeftPackets", counters.right_to_left.packets},
+            {"RightToLeftBytes", counters.right_to_left.bytes},
+            {"RightToLeftDropped", counters.right_to_left.dropped},
+        };
+    }
+    return statistics;
+}
+
 std::string ManagerObject::Version() {
     return version;
 }

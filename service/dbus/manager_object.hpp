@@ -42,6 +42,7 @@ class ManagerObject final
         override;
     std::vector<sdbus::Struct<sdbus::ObjectPath, uint64_t, uint64_t, uint64_t, uint64_t>>
     GetAllCounters() override;
+    std::map<sdbus::ObjectPath, std::map<std::string, uint64_t>> GetAllStatistics() override;
     std::string Version() override;
     std::string ConfigFile() override;
 

@@ -45,6 +45,7 @@ std::vector<std::string> PairObject::signalled_properties(unsigned changed_field
                                                               {field_right_mode, "RightMode"},
                                                               {field_mode_reason, "ModeReason"},
                                                               {field_warning, "Warning"},
+                                                              {field_drop_reason, "DropReason"},
                                                               {field_error, "Error"},
                                                               {field_left_oper, "LeftOperState"},
                                                               {field_right_oper, "RightOperState"}};
@@ -185,6 +186,15 @@ uint64_t PairObject::RightToLeftPackets() {
 }
 uint64_t PairObject::RightToLeftBytes() {
     return counters().right_to_left.bytes;
+}
+uint64_t PairObject::LeftToRightDropped() {
+    return counters().left_to_right.dropped;
+}
+uint64_t PairObject::RightToLeftDropped() {
+    return counters().right_to_left.dropped;
+}
+std::string PairObject::DropReason() {
+    return status().drop_reason;
 }
 
 }  // namespace xconnect

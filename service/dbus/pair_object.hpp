@@ -58,6 +58,9 @@ class PairObject final
     uint64_t LeftToRightBytes() override;
     uint64_t RightToLeftPackets() override;
     uint64_t RightToLeftBytes() override;
+    uint64_t LeftToRightDropped() override;
+    uint64_t RightToLeftDropped() override;
+    std::string DropReason() override;
 
     // Read once per bulk read (Properties.Get/GetAll, GetManagedObjects):
     // every getter of that message answers from the same snapshot.

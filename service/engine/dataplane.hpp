@@ -5,6 +5,7 @@
 // kernel; unit tests implement it in memory.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -31,6 +32,10 @@ struct InheritedPort {
     std::optional<AttachMode> attached;  // an xconnect program is attached in this mode...
     bool current_program = false;        // ...and it is program_id(), not an earlier one to replace
 };
+
+// Frames redirected out of a pair's side that the kernel did not deliver, by
+// the errno it gave (EMSGSIZE, ENETDOWN, ENXIO, ...).
+using DropCounts = std::map<int, uint64_t>;
 
 class Dataplane {
   public:
@@ -64,8 +69,11 @@ class Dataplane {
     // Frames entering `from` go to the normal stack again; drops its counters.
     virtual void disconnect(uint32_t from) noexcept = 0;
 
-    // Frames and bytes redirected out of from's peer, summed over CPUs.
+    // Frames and bytes redirected out of from's peer, summed over CPUs, and
+    // of those the frames the kernel dropped.
     virtual Counters counters(uint32_t from) const = 0;
+    // Those drops by errno; empty where drops are not counted.
+    virtual DropCounts drops(uint32_t from) const = 0;
 
     // What an earlier xconnectd left, by ingress ifindex, as it was when the
     // dataplane was opened (nothing on a fresh start).

@@ -56,6 +56,7 @@ PairFields changed_fields(const PairStatus& a, const PairStatus& b) {
     compare(a.right_mode, b.right_mode, field_right_mode);
     compare(a.mode_reason, b.mode_reason, field_mode_reason);
     compare(a.warning, b.warning, field_warning);
+    compare(a.drop_reason, b.drop_reason, field_drop_reason);
     return fields;
 }
 
@@ -310,6 +311,10 @@ void Engine::reconcile(Record& record, bool notify) {
                              !spec.is_self_pair()
                          ? mtu_mismatch_warning(*left, *right)
                          : std::string();
+    if (!record.drops.primed() && (record.left_port || record.right_port)) {
+        // What was dropped before (an earlier xconnectd's count) is no news.
+        record.drops.update(drops_now(record), drop_targets(record), DropSpell::Clock::now());
+    }
     if (notify) {
         notify_changed(before, status);
     }
@@ -662,6 +667,47 @@ Counters Engine::read_counters(uint32_t ifindex) const noexcept {
         log::warning("ifindex ", ifindex, ": reading counters: ", error.what());
         return {};
     }
+}
+
+DropCounts Engine::read_drops(uint32_t ifindex) const noexcept {
+    try {
+        return dataplane_.drops(ifindex);
+    } catch (const std::exception& error) {
+        log::warning("ifindex ", ifindex, ": reading drops: ", error.what());
+        return {};
+    }
+}
+
+std::array<DropCounts, 2> Engine::drops_now(const Record& record) const {
+    auto drops_of = [this](const std::optional<Port>& port) {
+        return port ? read_drops(port->ifindex) : DropCounts{};
+    };
+    return {drops_of(record.left_port),
+            record.status.spec.is_self_pair() ? DropCounts{} : drops_of(record.right_port)};
+}
+
+std::array<DropTarget, 2> Engine::drop_targets(const Record& record) const {
+    auto target = [this](uint32_t ifindex, const std::string& name) {
+        const LinkInfo* link = ifindex != 0 ? links_.find(ifindex) : nullptr;
+        return DropTarget{name, link ? link->kind : std::string(), link ? link->mtu : 0};
+    };
+    // Left to right goes out of the right side (a self-pair's is its left).
+    const PairStatus& status = record.status;
+    return {target(status.right_ifindex, status.spec.right),
+            target(status.left_ifindex, status.spec.left)};
+}
+
+bool Engine::review_drops(DropSpell::Clock::time_point now) {
+    bool losing = false;
+    for (auto& [left, record] : records_) {
+        if (record.drops.update(drops_now(record), drop_targets(record), now)) {
+            const PairStatus before = record.status;
+            record.status.drop_reason = record.drops.reason();
+            notify_changed(before, record.status);
+        }
+        losing = losing || record.drops.losing();
+    }
+    return losing;
 }
 
 std::vector<PairStatus> Engine::pairs() const {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dataplane.hpp"
+#include "drop_spell.hpp"
 #include "link_table.hpp"
 #include "mode_choice.hpp"
 #include "model.hpp"
@@ -34,6 +35,7 @@ enum PairField : unsigned {
     field_right_mode = 1u << 8,
     field_mode_reason = 1u << 9,
     field_warning = 1u << 10,
+    field_drop_reason = 1u << 11,
 };
 using PairFields = unsigned;
 
@@ -106,6 +108,12 @@ class Engine {
     // sorted by name: what pairs can be made of.
     std::vector<LinkInfo> links() const { return links_.sorted_by_name(); }
 
+    // Reads what the kernel dropped of each pair's frames and updates their
+    // DropReason (observers see it change). Returns whether a pair is still
+    // in a spell of losing frames: then call again within a second or so,
+    // until it returns false (the reasons clear after DropSpell::quiet_after).
+    bool review_drops(DropSpell::Clock::time_point now);
+
     // Detaches every program and forgets every pair (observers see them removed).
     void shutdown();
 
@@ -142,6 +150,7 @@ class Engine {
         std::optional<RetryHold> hold;
         std::optional<NativeRefusal> left_refusal;
         std::optional<NativeRefusal> right_refusal;
+        DropSpell drops;
     };
     struct SideModes;
 
@@ -173,6 +182,9 @@ class Engine {
                      const LinkInfo& peer, AttachMode mode);
     void attach_port(const LinkInfo& link, AttachMode mode);
     Counters read_counters(uint32_t ifindex) const noexcept;
+    DropCounts read_drops(uint32_t ifindex) const noexcept;
+    std::array<DropCounts, 2> drops_now(const Record& record) const;
+    std::array<DropTarget, 2> drop_targets(const Record& record) const;
     PairCounters counters_of(const Record& record) const;
     void note_our_program(uint32_t ifindex);
     std::optional<std::string> interference(const std::optional<Port>& port, const LinkInfo* link);

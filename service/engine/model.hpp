@@ -70,13 +70,16 @@ using XdpFeatures = uint64_t;
 struct Counters {
     uint64_t packets = 0;
     uint64_t bytes = 0;
+    // Frames redirected that the kernel then failed to deliver (drop accounting).
+    uint64_t dropped = 0;
     Counters& operator+=(const Counters& other) {
         packets += other.packets;
         bytes += other.bytes;
+        dropped += other.dropped;
         return *this;
     }
     Counters operator-(const Counters& other) const {
-        return {packets - other.packets, bytes - other.bytes};
+        return {packets - other.packets, bytes - other.bytes, dropped - other.dropped};
     }
     bool operator==(const Counters&) const = default;
 };
@@ -91,6 +94,7 @@ struct PairStatus {
     std::string mode_reason;               // why each side got its mode; empty: nothing to say
     std::string error;                     // why failed, or the last attach problem
     std::string warning;        // a condition that loses frames while active (MTU mismatch)
+    std::string drop_reason;    // what caused the frames the kernel dropped lately; empty: none
     uint32_t left_ifindex = 0;  // 0 while absent
     uint32_t right_ifindex = 0;
     std::optional<OperState> left_oper;  // nullopt while absent

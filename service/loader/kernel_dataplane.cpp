@@ -14,6 +14,7 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/unique_fd.hpp"
+#include "pinned_maps.hpp"
 #include "xconnect.skel.h"
 #include "xconnect_maps.h"
 #include "xdp_attachments.hpp"
@@ -61,26 +62,6 @@ std::optional<PinnedState> open_state(const std::optional<std::filesystem::path>
     }
 }
 
-// A pinned map is reused only if it is what this build would create.
-void refuse_unless_reusable(const bpf_map* map, int pinned_fd, const std::filesystem::path& pin) {
-    bpf_map_info info{};
-    uint32_t length = sizeof info;
-    if (bpf_obj_get_info_by_fd(pinned_fd, &info, &length) != 0) {
-        throw_errno("query pinned map " + pin.string(), "bpf_obj_get_info_by_fd");
-    }
-    const bool same = info.type == bpf_map__type(map) && info.key_size == bpf_map__key_size(map) &&
-                      info.value_size == bpf_map__value_size(map) &&
-                      info.max_entries == bpf_map__max_entries(map) &&
-                      (info.map_flags & ~uint32_t{BPF_F_RDONLY_PROG}) == bpf_map__map_flags(map);
-    if (!same) {
-        throw SystemError(pin.string() + " differs from this build's map of layout " +
-                              std::to_string(XC_LAYOUT_VERSION) +
-                              " (a map changed without a new XC_LAYOUT_VERSION?); "
-                              "xconnectd --flush removes it",
-                          "reuse pinned map", EINVAL);
-    }
-}
-
 BpfSkeleton<xconnect_bpf> load_program(const std::optional<PinnedState>& state) {
     libbpf_set_print(forward_libbpf_message);
     auto skeleton = BpfSkeleton<xconnect_bpf>::open("open XDP program");
@@ -88,34 +69,9 @@ BpfSkeleton<xconnect_bpf> load_program(const std::optional<PinnedState>& state) 
         skeleton.load("load XDP program");
         return skeleton;
     }
-    // Pinned maps are reused, missing ones created and pinned after the load.
-    // Not libbpf's pin_path: 1.1 compares the flags as they were asked for,
-    // and the kernel adds BPF_F_RDONLY_PROG to every DEVMAP, so it would
-    // never reuse xc_ports.
-    std::vector<bpf_map*> to_pin;
-    bpf_map* map = nullptr;
-    bpf_object__for_each_map(map, skeleton->obj) {
-        const std::filesystem::path pin = state->map_pin(bpf_map__name(map));
-        UniqueFd pinned(bpf_obj_get(pin.c_str()));
-        if (!pinned) {
-            if (errno != ENOENT) {
-                throw_errno("open pinned map " + pin.string(), "bpf_obj_get");
-            }
-            to_pin.push_back(map);
-            continue;
-        }
-        refuse_unless_reusable(map, pinned.get(), pin);
-        if (int rc = bpf_map__reuse_fd(map, pinned.get()); rc != 0) {
-            throw SystemError("reuse pinned map " + pin.string(), "bpf_map__reuse_fd", -rc);
-        }
-    }
+    const PinnedMaps maps(skeleton->obj, *state);
     skeleton.load("load XDP program");
-    for (bpf_map* missing : to_pin) {
-        const std::filesystem::path pin = state->map_pin(bpf_map__name(missing));
-        if (int rc = bpf_map__pin(missing, pin.c_str()); rc != 0) {
-            throw SystemError("pin map at " + pin.string(), "bpf_map__pin", -rc);
-        }
-    }
+    maps.pin_created();
     return skeleton;
 }
 
@@ -136,9 +92,19 @@ KernelDataplane::KernelDataplane(std::optional<std::filesystem::path> state_dir,
         throw SystemError("count CPUs", "libbpf_num_possible_cpus", -possible_cpus_);
     }
     adopt_or_pin_program();
+    start_drop_accounting();
     if (state_) {
         read_counter_owners();
         take_inventory();
+    }
+}
+
+void KernelDataplane::start_drop_accounting() {
+    try {
+        drop_monitor_ = std::make_unique<DropMonitor>(state_ ? &*state_ : nullptr);
+    } catch (const SystemError& error) {
+        log::warning("drop accounting: ", error.what(),
+                     "; frames the kernel fails to deliver are not counted");
     }
 }
 
@@ -228,6 +194,13 @@ void KernelDataplane::take_inventory() {
     }
     for (auto& [ifindex, entry] : found) {
         inherited_.push_back(entry);
+        if (entry.peer && drop_monitor_) {
+            try {
+                drop_monitor_->watch(ifindex);  // re-armed: the earlier one may not have
+            } catch (const SystemError& error) {
+                log::warning("drop accounting: ", error.what());
+            }
+        }
     }
     if (!inherited_.empty()) {
         log::info("an earlier xconnectd left ", inherited_.size(),
@@ -532,6 +505,9 @@ void KernelDataplane::create_counters(uint32_t from) {
 void KernelDataplane::connect(uint32_t from, uint32_t to) {
     // Counters first, so the first redirected frame is counted.
     create_counters(from);
+    if (drop_monitor_) {
+        drop_monitor_->watch(from);
+    }
     if (bpf_map_update_elem(bpf_map__fd(skeleton_->maps.xc_ports), &from, &to, BPF_ANY) != 0) {
         throw_errno(on_ifindex("redirect to ifindex " + std::to_string(to), from),
                     "bpf_map_update_elem");
@@ -539,6 +515,9 @@ void KernelDataplane::connect(uint32_t from, uint32_t to) {
 }
 
 void KernelDataplane::disconnect(uint32_t from) noexcept {
+    if (drop_monitor_) {
+        drop_monitor_->unwatch(from);
+    }
     for (bpf_map* map : {skeleton_->maps.xc_ports, skeleton_->maps.xc_counters}) {
         if (bpf_map_delete_elem(bpf_map__fd(map), &from) != 0 && errno != ENOENT) {
             log::warning(on_ifindex("remove map entry", from),
@@ -560,8 +539,15 @@ uint32_t KernelDataplane::port_capacity() const {
     return bpf_map__max_entries(skeleton_->maps.xc_ports);
 }
 
+DropCounts KernelDataplane::drops(uint32_t from) const {
+    return drop_monitor_ ? drop_monitor_->drops(from) : DropCounts{};
+}
+
 Counters KernelDataplane::counters(uint32_t from) const {
     Counters sum;
+    for (const auto& [error, count] : drops(from)) {
+        sum.dropped += count;
+    }
     if (auto slot = counter_slots_.owned(from)) {
         std::vector<xc_counter_slot> per_cpu(possible_cpus_);
         if (bpf_map_lookup_elem(bpf_map__fd(skeleton_->maps.xc_counter_slots), &*slot,

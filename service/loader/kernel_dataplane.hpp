@@ -26,6 +26,7 @@
 #include "bpf_skeleton.hpp"
 #include "capture_ring.hpp"
 #include "counter_slots.hpp"
+#include "drop_monitor.hpp"
 #include "engine/dataplane.hpp"
 #include "pinned_state.hpp"
 
@@ -58,12 +59,16 @@ class KernelDataplane final : public Dataplane {
     void connect(uint32_t from, uint32_t to) override;
     void disconnect(uint32_t from) noexcept override;
     Counters counters(uint32_t from) const override;
+    DropCounts drops(uint32_t from) const override;
     std::vector<InheritedPort> inherited_ports() const override { return inherited_; }
     void release_earlier() noexcept override;
 
     // The program attached everywhere: for the warm tap, and for tests that
     // drive it directly (BPF_PROG_TEST_RUN).
     int program_fd() const;
+
+    // Drop accounting; null where it could not be loaded (no CAP_PERFMON).
+    DropMonitor* drop_monitor() const { return drop_monitor_.get(); }
 
     // The program's capture maps, for CaptureRing; valid while this lives.
     CaptureMaps capture_maps() const;
@@ -77,6 +82,7 @@ class KernelDataplane final : public Dataplane {
     void adopt_or_pin_program();
     void read_counter_owners();
     void take_inventory();
+    void start_drop_accounting();
     void carry_counters_from(const std::filesystem::path& layout) noexcept;
     void add_to_counters(uint32_t ifindex, const xc_port_counters& carried);
 
@@ -89,6 +95,7 @@ class KernelDataplane final : public Dataplane {
     CounterSlots counter_slots_;               // mirrors xc_counter_slots: only we write its owners
     std::map<uint32_t, AttachMode> attached_;  // ifindex -> mode: our program's attachments
     std::vector<InheritedPort> inherited_;
+    std::unique_ptr<DropMonitor> drop_monitor_;
 };
 
 }  // namespace xconnect

@@ -122,9 +122,13 @@ TEST_F(PageTest, PairsComeChangeAndGoLiveAndTheViewSurvivesARestart) {
     wait("Number(" + text_of(cell("xconnect-4", "r2l-packets")) + ") > " +
          std::to_string(right_before));
 
-    // A side goes down: still active, but shown as not forwarding.
+    // A side goes down: still active, but shown as not forwarding; what is
+    // sent towards it is counted as dropped, the reason the count's title.
     sh(host_->ip() + "link set xconnect-5 down");
     wait(text_of(cell("xconnect-4", "state")) + ".includes('not forwarding')");
+    EXPECT_TRUE(unreachable(4, "169.254.1.50"));
+    wait("Number(" + text_of(cell("xconnect-4", "dropped")) + ") > 0");
+    wait(query(cell("xconnect-4", "dropped")) + "?.title === 'left to right: xconnect-5 is down'");
     sh(host_->ip() + "link set xconnect-5 up");
     wait("!" + text_of(cell("xconnect-4", "state")) + ".includes('not forwarding')");
 

@@ -61,18 +61,18 @@ TEST_F(BusTest, TheActivatedDaemonRunsAsTheUnitsUserWithExactlyItsTwoCapabilitie
                 value == std::string::npos ? std::string() : line.substr(value);
         }
     }
-    // CAP_NET_ADMIN (12) and CAP_BPF (39).
-    const std::string two = "0000008000001000";
-    EXPECT_EQ(status["CapEff"], two);
-    EXPECT_EQ(status["CapPrm"], two);
-    EXPECT_EQ(status["CapBnd"], two);
+    // CAP_NET_ADMIN (12), CAP_PERFMON (38) and CAP_BPF (39).
+    const std::string unit_capabilities = "000000c000001000";
+    EXPECT_EQ(status["CapEff"], unit_capabilities);
+    EXPECT_EQ(status["CapPrm"], unit_capabilities);
+    EXPECT_EQ(status["CapBnd"], unit_capabilities);
     EXPECT_EQ(status["NoNewPrivs"], "1");
     const uid_t uid = daemon_user_ ? daemon_user_->uid() : 0;
     EXPECT_TRUE(status["Uid"].starts_with(std::to_string(uid) + "\t")) << status["Uid"];
     EXPECT_NO_THROW(bus_->log().expect_log("running as user " + daemon_user().value_or("root") +
                                            " (uid " + std::to_string(uid) +
-                                           ") with CAP_NET_ADMIN CAP_BPF"));
-    // The two are enough for the warm tap too (the unit gives it /dev/net/tun).
+                                           ") with CAP_NET_ADMIN CAP_PERFMON CAP_BPF"));
+    // They are enough for the warm tap too (the unit gives it /dev/net/tun).
     EXPECT_NO_THROW(bus_->log().expect_log("warm tap: xconnect-warm0 (ifindex " +
                                            std::to_string(host_ifindex("xconnect-warm0")) + ")"));
     // What it pins is its own (as the unit's ExecStartPre= leaves it).

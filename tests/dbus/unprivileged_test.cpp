@@ -1,5 +1,5 @@
 // The faults that mean nothing to root: the daemon as the unit's user
-// (xconnect, with its two capabilities) and a config file or directory that
+// (xconnect, with the unit's capabilities) and a config file or directory that
 // user may not read or write. The error says so, the running pairs are kept,
 // and a change that cannot be saved is refused and taken back.
 #include <gtest/gtest.h>

@@ -76,9 +76,11 @@ TEST_F(XconnectctlTest, JsonIsOneDocumentWithStableKeys) {
     const Outcome listed = ctl("list --json");
     ASSERT_EQ(listed.status, 0) << listed.output;
     EXPECT_EQ(json_query(listed.output, "sorted(d[\"pairs\"][0].keys())"),
-              "['error', 'left', 'left_ifindex', 'left_mode', 'left_oper_state', 'left_to_right', "
-              "'mode', 'mode_reason', 'path', 'right', 'right_ifindex', 'right_mode', "
-              "'right_oper_state', 'right_to_left', 'state', 'warning']\n");
+              "['drop_reason', 'error', 'left', 'left_ifindex', 'left_mode', 'left_oper_state', "
+              "'left_to_right', 'mode', 'mode_reason', 'path', 'right', 'right_ifindex', "
+              "'right_mode', 'right_oper_state', 'right_to_left', 'state', 'warning']\n");
+    EXPECT_EQ(json_query(listed.output, "sorted(d[\"pairs\"][0][\"left_to_right\"].keys())"),
+              "['bytes', 'dropped', 'packets']\n");
     EXPECT_EQ(json_query(listed.output, "d[\"pairs\"][0][\"state\"], d[\"pairs\"][0][\"mode\"]"),
               "active generic\n");
     EXPECT_EQ(json_query(listed.output, "d[\"pairs\"][0][\"left_to_right\"][\"packets\"] > 0"),

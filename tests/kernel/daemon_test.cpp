@@ -306,11 +306,11 @@ TEST_F(DaemonTest, BadCommandLineExitsWithUsage) {
 
 TEST_F(DaemonTest, ItSaysWhoItRunsAsAndWithWhichCapabilities) {
     start_daemon("links:\n  xconnect-1: xconnect-2\n");
-    expect_log("running as user root (uid 0) with CAP_NET_ADMIN CAP_BPF");
+    expect_log("running as user root (uid 0) with CAP_NET_ADMIN CAP_PERFMON CAP_BPF");
     expect_log("xconnect-1<->xconnect-2: added, active");
 }
 
-// Each of the unit's two capabilities taken away in turn: the daemon refuses
+// Each of the two capabilities forwarding needs taken away in turn: the daemon refuses
 // to start, naming the one it lacks and what needs it, and leaves nothing
 // attached; the kernel alone would say EPERM.
 TEST_F(DaemonTest, AMissingCapabilityIsNamedNotABareEperm) {

@@ -17,7 +17,7 @@
 #    (here a node of our own on a tmpfs, bound over /dev/net/tun in that
 #    namespace only; the host's node keeps its mode);
 #  - User=USER, NoNewPrivileges=yes and exactly the capabilities CAPS
-#    (setpriv's spelling: +bpf,+net_admin) as AmbientCapabilities= and
+#    (setpriv's spelling: +bpf,+net_admin,+perfmon) as AmbientCapabilities= and
 #    CapabilityBoundingSet=.
 # USER root keeps the host's view, as a unit without User= would.
 # usage: unit-sandbox.sh USER CAPS PROGRAM [ARGUMENT...]

@@ -16,7 +16,7 @@
 
 namespace xconnect::test {
 
-// The unit's capabilities in setpriv's spelling: {"bpf", "net_admin"}.
+// The unit's capabilities in setpriv's spelling: {"bpf", "net_admin", "perfmon"}.
 std::vector<std::string> unit_capabilities();
 
 // bpffs at /sys/fs/bpf, mounted if absent, as systemd has it on every boot:

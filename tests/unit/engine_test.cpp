@@ -832,3 +832,33 @@ TEST_F(RestartTest, AModeChangedWhileNoDaemonRanReattachesThatPairOnly) {
 
 }  // namespace
 }  // namespace xconnect
+
+namespace xconnect {
+namespace {
+
+// DropReason follows what the dataplane counts: drops from before the pair
+// was up are no news; new ones are named with their target; a quiet spell
+// clears it. The counters count them with the packets.
+TEST_F(EngineTest, DropsOfTheKernelBecomeTheDropReasonAndTheCounters) {
+    kernel.drop_map[7] = {{ENETDOWN, 4}};  // left before the pair came up
+    engine.set_links({veth(7, "veth0"), LinkInfo{8, "vx0", "vxlan", OperState::up, 0, 1450}});
+    engine.apply({pair("veth0", "vx0")});
+    const auto start = DropSpell::Clock::now();
+    EXPECT_FALSE(engine.review_drops(start));
+    EXPECT_EQ(status("veth0").drop_reason, "");
+
+    kernel.drop_map[7] = {{ENETDOWN, 4}, {EMSGSIZE, 3}};
+    kernel.counter_map[7].dropped = 7;
+    observer.events.clear();
+    EXPECT_TRUE(engine.review_drops(start + std::chrono::seconds(1)));
+    EXPECT_EQ(status("veth0").drop_reason, "left to right: 3 frames longer than vx0's MTU 1450");
+    ASSERT_EQ(observer.events.size(), 1u);
+    EXPECT_EQ(observer.events[0].fields, unsigned{field_drop_reason});
+    EXPECT_EQ(engine.counters("veth0")->left_to_right.dropped, 7u);
+
+    EXPECT_FALSE(engine.review_drops(start + std::chrono::seconds(1) + DropSpell::quiet_after));
+    EXPECT_EQ(status("veth0").drop_reason, "");
+}
+
+}  // namespace
+}  // namespace xconnect

@@ -92,6 +92,11 @@ class FakeDataplane final : public Dataplane {
         return found == counter_map.end() ? Counters{} : found->second;
     }
 
+    DropCounts drops(uint32_t from) const override {
+        auto found = drop_map.find(from);
+        return found == drop_map.end() ? DropCounts{} : found->second;
+    }
+
     std::vector<InheritedPort> inherited_ports() const override { return inherited; }
 
     void release_earlier() noexcept override {
@@ -159,6 +164,7 @@ class FakeDataplane final : public Dataplane {
     std::map<uint32_t, AttachedProgram> attached;
     std::map<uint32_t, uint32_t> redirects;
     std::map<uint32_t, Counters> counter_map;
+    std::map<uint32_t, DropCounts> drop_map;  // ingress -> drops by errno
     // What the engine is told the map holds, and what it really holds (less
     // when entries the engine does not know of fill it).
     uint32_t capacity = 4096;

@@ -126,10 +126,10 @@ boot_one() {
   status=$(cat "/proc/$pid/status")
   [[ $(ps -o user= -p "$pid") == xconnect ]] || fail "the daemon (pid $pid) does not run as xconnect"
   for field in CapEff CapPrm CapBnd; do
-    grep -qx "$field:	0000008000001000" <<<"$status" ||
-      fail "$field of the daemon is not exactly cap_net_admin cap_bpf: $(grep "^$field" <<<"$status")"
+    grep -qx "$field:	000000c000001000" <<<"$status" ||
+      fail "$field of the daemon is not exactly cap_net_admin cap_perfmon cap_bpf: $(grep "^$field" <<<"$status")"
   done
-  echo "daemon $pid: user xconnect, CapEff/CapPrm/CapBnd 0000008000001000 (cap_net_admin cap_bpf)"
+  echo "daemon $pid: user xconnect, CapEff/CapPrm/CapBnd 000000c000001000 (cap_net_admin cap_perfmon cap_bpf)"
   ip -d link show xconnect-warm0 | grep -q 'prog/xdp' || fail "no warm tap with the program: $(ip -d link show xconnect-warm0 2>&1)"
   echo "warm tap xconnect-warm0 holds the program"
   [[ $(pair_state "$pair") == 's "active"' ]] || fail "pair $pair is $(pair_state "$pair")"

@@ -1,0 +1,58 @@
+#pragma once
+
+// Drop accounting (bpf/xconnect_drops.bpf.c): the kernel's count of frames
+// redirected out of a pair's side that it did not deliver, by errno, from
+// the xdp:xdp_redirect_err and xdp:xdp_devmap_xmit tracepoints. Its maps are
+// pinned with the XDP program's, so the counts outlive a restart as the
+// packet counters do. The programs are raw tracepoints: loading them needs
+// CAP_PERFMON.
+
+#include <bpf/libbpf.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+
+#include "bpf_skeleton.hpp"
+#include "engine/dataplane.hpp"
+
+struct xconnect_drops_bpf;
+
+namespace xconnect {
+
+class PinnedState;
+
+class DropMonitor {
+  public:
+    // Loads and attaches the programs, their maps pinned in `state` (nullptr:
+    // unpinned). Throws SystemError, naming CAP_PERFMON when it is missing.
+    explicit DropMonitor(const PinnedState* state);
+    ~DropMonitor();
+    DropMonitor(const DropMonitor&) = delete;
+    DropMonitor& operator=(const DropMonitor&) = delete;
+
+    // Counts the drops of frames entering `ingress` (armed: the first one
+    // wakes the reader of events_fd()). Throws SystemError.
+    void watch(uint32_t ingress);
+    // Stops counting them, and forgets what was counted.
+    void unwatch(uint32_t ingress) noexcept;
+    // What was dropped of frames entering `ingress`, by errno, summed over CPUs.
+    DropCounts drops(uint32_t ingress) const;
+
+    // Readable when an armed interface dropped a frame; consume() then
+    // empties it. Each interface wakes it once until rearm().
+    int events_fd() const;
+    void consume() noexcept;
+    void rearm() noexcept;
+
+  private:
+    struct RingBufferFree {
+        void operator()(ring_buffer* ring) const noexcept { ring_buffer__free(ring); }
+    };
+
+    BpfSkeleton<xconnect_drops_bpf> skeleton_;
+    std::unique_ptr<ring_buffer, RingBufferFree> events_;
+    int possible_cpus_ = 0;
+};
+
+}  // namespace xconnect
