@@ -367,6 +367,35 @@ TEST_F(CaptureTest, TwoCapturesAtOnceEachGetWhatTheyAskedFor) {
     }
 }
 
+// Eight at once, each its own stream; the ninth is refused, saying why.
+TEST_F(CaptureTest, AtMostEightCapturesRunAtOnce) {
+    ASSERT_NO_FATAL_FAILURE(add_pair());
+    // Not through sh: SIGINT goes to xconnectctl itself.
+    auto capture = [&](const std::string& file) {
+        auto process = std::make_unique<ChildProcess>(
+            xconnectctl_.string(),
+            std::vector<std::string>{"capture", "xconnect-1", "-w", (config_dir_ / file).string()},
+            nullptr, /*with_stdout=*/true);
+        bus_->log().expect_log("capture of xconnect-1<->xconnect-2 started by");
+        return process;
+    };
+    std::vector<std::unique_ptr<ChildProcess>> running;
+    for (int n = 0; n < 8; ++n) {
+        running.push_back(capture("c" + std::to_string(n)));
+    }
+    const Outcome ninth = ctl("capture xconnect-2 -c 1");
+    EXPECT_EQ(ninth.status, 1) << ninth.output;
+    EXPECT_NE(ninth.output.find("8 captures run already"), std::string::npos) << ninth.output;
+    // One ends: there is room again.
+    running.back()->signal(SIGINT);
+    EXPECT_EQ(running.back()->wait_exit(), 0);
+    running.pop_back();
+    ASSERT_NO_THROW(bus_->log().expect_log("capture of xconnect-1<->xconnect-2 ended"));
+    auto another = capture("another");
+    another->signal(SIGINT);
+    EXPECT_EQ(another->wait_exit(), 0) << another->log_text();
+}
+
 TEST_F(CaptureTest, WithoutAFileItPrintsALinePerFrame) {
     ASSERT_NO_FATAL_FAILURE(add_pair());
     open_sockets();

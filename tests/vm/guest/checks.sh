@@ -132,6 +132,11 @@ boot_one() {
   echo "daemon $pid: user xconnect, CapEff/CapPrm/CapBnd 000000c000001000 (cap_net_admin cap_perfmon cap_bpf)"
   ip -d link show xconnect-warm0 | grep -q 'prog/xdp' || fail "no warm tap with the program: $(ip -d link show xconnect-warm0 2>&1)"
   echo "warm tap xconnect-warm0 holds the program"
+  # CAP_PERFMON from the unit: the drop-accounting programs load under systemd too.
+  if journalctl -u xconnectd --since "@$since" --no-pager -o cat | grep "drop accounting:"; then
+    fail "drop accounting did not start under the unit (above)"
+  fi
+  echo "drop accounting runs (no warning about it in the journal)"
   [[ $(pair_state "$pair") == 's "active"' ]] || fail "pair $pair is $(pair_state "$pair")"
 
   step "numbered frames across xa<->xb, 0 lost, across every way the daemon stops and starts"
