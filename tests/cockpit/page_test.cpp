@@ -127,8 +127,14 @@ TEST_F(PageTest, PairsComeChangeAndGoLiveAndTheViewSurvivesARestart) {
     sh(host_->ip() + "link set xconnect-5 down");
     wait(text_of(cell("xconnect-4", "state")) + ".includes('not forwarding')");
     EXPECT_TRUE(unreachable(4, "169.254.1.50"));
-    wait("Number(" + text_of(cell("xconnect-4", "dropped")) + ") > 0");
-    wait(query(cell("xconnect-4", "dropped")) + "?.title === 'left to right: xconnect-5 is down'");
+    if (fs::exists("/sys/kernel/btf/vmlinux")) {
+        wait("Number(" + text_of(cell("xconnect-4", "dropped")) + ") > 0");
+        wait(query(cell("xconnect-4", "dropped")) +
+             "?.title === 'left to right: xconnect-5 is down'");
+    } else {
+        std::cout << "  no BTF here: drop accounting cannot load, its column is not checked "
+                     "(tests/README.md)\n";
+    }
     sh(host_->ip() + "link set xconnect-5 up");
     wait("!" + text_of(cell("xconnect-4", "state")) + ".includes('not forwarding')");
 
