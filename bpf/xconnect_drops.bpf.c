@@ -41,6 +41,15 @@ struct {
     __uint(max_entries, XC_MAX_DROP_KEYS);
 } xc_drops SEC(".maps");
 
+/* ingress ifindex -> every frame of xc_drops counted for it: the total
+ * without a walk of xc_drops. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+    __type(key, __u32);
+    __type(value, __u64);
+    __uint(max_entries, XC_MAX_PORTS);
+} xc_drop_totals SEC(".maps");
+
 /* ingress ifindex -> struct xc_drop_port; entries made by user space. */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -55,6 +64,20 @@ struct {
     __uint(max_entries, 4096);
 } xc_drop_events SEC(".maps");
 
+/* Per CPU: no lock. The first CPU to count a key creates it. */
+static __always_inline void xc_add(void* map, const void* key, __u64 frames) {
+    __u64* count = bpf_map_lookup_elem(map, key);
+    if (count) {
+        *count += frames;
+        return;
+    }
+    bpf_map_update_elem(map, key, &frames, BPF_NOEXIST);
+    count = bpf_map_lookup_elem(map, key);
+    if (count && *count != frames) { /* another CPU's entry came first */
+        *count += frames;
+    }
+}
+
 static __always_inline void xc_count(const struct net_device* dev, int error, __u64 frames) {
     if (BPF_CORE_READ(dev, nd_net.net, ns.inum) != xc_netns_inode) {
         return;
@@ -65,16 +88,8 @@ static __always_inline void xc_count(const struct net_device* dev, int error, __
         return; /* not an interface of ours */
     }
     struct xc_drop_key key = {.ingress = ingress, .error = error < 0 ? -error : error};
-    __u64* count = bpf_map_lookup_elem(&xc_drops, &key);
-    if (count) {
-        *count += frames; /* per CPU: no lock */
-    } else {
-        bpf_map_update_elem(&xc_drops, &key, &frames, BPF_NOEXIST);
-        count = bpf_map_lookup_elem(&xc_drops, &key);
-        if (count && *count != frames) { /* another CPU's entry came first */
-            *count += frames;
-        }
-    }
+    xc_add(&xc_drops, &key, frames);
+    xc_add(&xc_drop_totals, &ingress, frames);
     if (port->armed) {
         port->armed = 0;
         bpf_ringbuf_output(&xc_drop_events, &ingress, sizeof ingress, 0);

@@ -36,6 +36,8 @@ struct InheritedPort {
 // Frames redirected out of a pair's side that the kernel did not deliver, by
 // the errno it gave (EMSGSIZE, ENETDOWN, ENXIO, ...).
 using DropCounts = std::map<int, uint64_t>;
+// Those of every interface whose drops are counted, by ingress ifindex.
+using DropsByPort = std::map<uint32_t, DropCounts>;
 
 class Dataplane {
   public:
@@ -72,8 +74,9 @@ class Dataplane {
     // Frames and bytes redirected out of from's peer, summed over CPUs, and
     // of those the frames the kernel dropped.
     virtual Counters counters(uint32_t from) const = 0;
-    // Those drops by errno; empty where drops are not counted.
-    virtual DropCounts drops(uint32_t from) const = 0;
+    // Those drops by errno for every interface, read at once; empty where
+    // drops are not counted.
+    virtual DropsByPort drops() const = 0;
 
     // What an earlier xconnectd left, by ingress ifindex, as it was when the
     // dataplane was opened (nothing on a fresh start).

@@ -313,7 +313,8 @@ void Engine::reconcile(Record& record, bool notify) {
                          : std::string();
     if (!record.drops.primed() && (record.left_port || record.right_port)) {
         // What was dropped before (an earlier xconnectd's count) is no news.
-        record.drops.update(drops_now(record), drop_targets(record), DropSpell::Clock::now());
+        record.drops.update(drops_of(record, read_drops()), drop_targets(record),
+                            DropSpell::Clock::now());
     }
     if (notify) {
         notify_changed(before, status);
@@ -669,21 +670,22 @@ Counters Engine::read_counters(uint32_t ifindex) const noexcept {
     }
 }
 
-DropCounts Engine::read_drops(uint32_t ifindex) const noexcept {
+DropsByPort Engine::read_drops() const noexcept {
     try {
-        return dataplane_.drops(ifindex);
+        return dataplane_.drops();
     } catch (const std::exception& error) {
-        log::warning("ifindex ", ifindex, ": reading drops: ", error.what());
+        log::warning("reading drops: ", error.what());
         return {};
     }
 }
 
-std::array<DropCounts, 2> Engine::drops_now(const Record& record) const {
-    auto drops_of = [this](const std::optional<Port>& port) {
-        return port ? read_drops(port->ifindex) : DropCounts{};
+std::array<DropCounts, 2> Engine::drops_of(const Record& record, const DropsByPort& drops) {
+    auto of = [&](const std::optional<Port>& port) {
+        auto found = port ? drops.find(port->ifindex) : drops.end();
+        return found != drops.end() ? found->second : DropCounts{};
     };
-    return {drops_of(record.left_port),
-            record.status.spec.is_self_pair() ? DropCounts{} : drops_of(record.right_port)};
+    return {of(record.left_port),
+            record.status.spec.is_self_pair() ? DropCounts{} : of(record.right_port)};
 }
 
 std::array<DropTarget, 2> Engine::drop_targets(const Record& record) const {
@@ -699,8 +701,9 @@ std::array<DropTarget, 2> Engine::drop_targets(const Record& record) const {
 
 bool Engine::review_drops(DropSpell::Clock::time_point now) {
     bool losing = false;
+    const DropsByPort drops = read_drops();
     for (auto& [left, record] : records_) {
-        if (record.drops.update(drops_now(record), drop_targets(record), now)) {
+        if (record.drops.update(drops_of(record, drops), drop_targets(record), now)) {
             const PairStatus before = record.status;
             record.status.drop_reason = record.drops.reason();
             notify_changed(before, record.status);

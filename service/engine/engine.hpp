@@ -182,8 +182,8 @@ class Engine {
                      const LinkInfo& peer, AttachMode mode);
     void attach_port(const LinkInfo& link, AttachMode mode);
     Counters read_counters(uint32_t ifindex) const noexcept;
-    DropCounts read_drops(uint32_t ifindex) const noexcept;
-    std::array<DropCounts, 2> drops_now(const Record& record) const;
+    DropsByPort read_drops() const noexcept;
+    static std::array<DropCounts, 2> drops_of(const Record& record, const DropsByPort& drops);
     std::array<DropTarget, 2> drop_targets(const Record& record) const;
     PairCounters counters_of(const Record& record) const;
     void note_our_program(uint32_t ifindex);

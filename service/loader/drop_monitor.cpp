@@ -3,11 +3,13 @@
 #include <bpf/bpf.h>
 #include <sys/stat.h>
 
+#include <numeric>
 #include <vector>
 
 #include "capabilities.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "map_keys.hpp"
 #include "pinned_maps.hpp"
 #include "xconnect_drops.h"
 #include "xconnect_drops.skel.h"
@@ -86,35 +88,44 @@ void DropMonitor::watch(uint32_t ingress) {
 
 void DropMonitor::unwatch(uint32_t ingress) noexcept {
     bpf_map_delete_elem(bpf_map__fd(skeleton_->maps.xc_drop_ports), &ingress);
+    bpf_map_delete_elem(bpf_map__fd(skeleton_->maps.xc_drop_totals), &ingress);
     const int drops = bpf_map__fd(skeleton_->maps.xc_drops);
-    std::vector<xc_drop_key> keys;
-    xc_drop_key key{};
-    for (const xc_drop_key* previous = nullptr; bpf_map_get_next_key(drops, previous, &key) == 0;
-         previous = &key) {
+    for (const xc_drop_key& key : drop_keys()) {
         if (key.ingress == ingress) {
-            keys.push_back(key);
+            bpf_map_delete_elem(drops, &key);
         }
-    }
-    for (const xc_drop_key& stale : keys) {
-        bpf_map_delete_elem(drops, &stale);
     }
 }
 
-DropCounts DropMonitor::drops(uint32_t ingress) const {
-    DropCounts counts;
+uint64_t DropMonitor::dropped(uint32_t ingress) const {
+    std::vector<uint64_t> per_cpu(possible_cpus_);
+    if (bpf_map_lookup_elem(bpf_map__fd(skeleton_->maps.xc_drop_totals), &ingress,
+                            per_cpu.data()) != 0) {
+        if (errno == ENOENT) {
+            return 0;  // nothing dropped yet
+        }
+        throw_errno("read the drops of ifindex " + std::to_string(ingress),
+                    "bpf_map_lookup_elem(xc_drop_totals)");
+    }
+    return std::accumulate(per_cpu.begin(), per_cpu.end(), uint64_t{0});
+}
+
+DropsByPort DropMonitor::drops() const {
+    DropsByPort result;
     const int drops = bpf_map__fd(skeleton_->maps.xc_drops);
     std::vector<uint64_t> per_cpu(possible_cpus_);
-    xc_drop_key key{};
-    for (const xc_drop_key* previous = nullptr; bpf_map_get_next_key(drops, previous, &key) == 0;
-         previous = &key) {
-        if (key.ingress != ingress || bpf_map_lookup_elem(drops, &key, per_cpu.data()) != 0) {
-            continue;
-        }
-        for (uint64_t count : per_cpu) {
-            counts[key.error] += count;
+    for (const xc_drop_key& key : drop_keys()) {
+        if (bpf_map_lookup_elem(drops, &key, per_cpu.data()) == 0) {
+            result[key.ingress][key.error] +=
+                std::accumulate(per_cpu.begin(), per_cpu.end(), uint64_t{0});
         }
     }
-    return counts;
+    return result;
+}
+
+std::vector<xc_drop_key> DropMonitor::drop_keys() const {
+    return map_keys<xc_drop_key>(bpf_map__fd(skeleton_->maps.xc_drops),
+                                 bpf_map__max_entries(skeleton_->maps.xc_drops));
 }
 
 int DropMonitor::events_fd() const {
@@ -128,10 +139,9 @@ void DropMonitor::consume() noexcept {
 void DropMonitor::rearm() noexcept {
     const int ports = bpf_map__fd(skeleton_->maps.xc_drop_ports);
     const xc_drop_port armed{.armed = 1, .reserved = 0};
-    uint32_t key = 0;
-    for (const uint32_t* previous = nullptr; bpf_map_get_next_key(ports, previous, &key) == 0;
-         previous = &key) {
-        bpf_map_update_elem(ports, &key, &armed, BPF_EXIST);
+    for (const uint32_t ingress :
+         map_keys<uint32_t>(ports, bpf_map__max_entries(skeleton_->maps.xc_drop_ports))) {
+        bpf_map_update_elem(ports, &ingress, &armed, BPF_EXIST);
     }
 }
 

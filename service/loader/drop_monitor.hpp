@@ -12,9 +12,11 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "bpf_skeleton.hpp"
 #include "engine/dataplane.hpp"
+#include "xconnect_drops.h"
 
 struct xconnect_drops_bpf;
 
@@ -36,8 +38,11 @@ class DropMonitor {
     void watch(uint32_t ingress);
     // Stops counting them, and forgets what was counted.
     void unwatch(uint32_t ingress) noexcept;
-    // What was dropped of frames entering `ingress`, by errno, summed over CPUs.
-    DropCounts drops(uint32_t ingress) const;
+    // How many frames entering `ingress` were dropped, summed over CPUs: one
+    // lookup. Throws SystemError.
+    uint64_t dropped(uint32_t ingress) const;
+    // What was dropped of every watched interface's frames, by errno: one walk.
+    DropsByPort drops() const;
 
     // Readable when an armed interface dropped a frame; consume() then
     // empties it. Each interface wakes it once until rearm().
@@ -46,6 +51,8 @@ class DropMonitor {
     void rearm() noexcept;
 
   private:
+    std::vector<xc_drop_key> drop_keys() const;
+
     struct RingBufferFree {
         void operator()(ring_buffer* ring) const noexcept { ring_buffer__free(ring); }
     };

@@ -14,6 +14,7 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/unique_fd.hpp"
+#include "map_keys.hpp"
 #include "pinned_maps.hpp"
 #include "xconnect.skel.h"
 #include "xconnect_maps.h"
@@ -160,19 +161,18 @@ void KernelDataplane::take_inventory() {
         return entry;
     };
     const int ports = bpf_map__fd(skeleton_->maps.xc_ports);
-    uint32_t key = 0;
-    for (const uint32_t* previous = nullptr; bpf_map_get_next_key(ports, previous, &key) == 0;
-         previous = &key) {
+    for (const uint32_t ingress :
+         map_keys<uint32_t>(ports, bpf_map__max_entries(skeleton_->maps.xc_ports))) {
         uint32_t peer = 0;
-        if (bpf_map_lookup_elem(ports, &key, &peer) == 0) {
-            port(key).peer = peer;
+        if (bpf_map_lookup_elem(ports, &ingress, &peer) == 0) {
+            port(ingress).peer = peer;
         }
     }
     // Counters whose interfaces vanished have no entry any more: still ours to remove.
-    const int counters = bpf_map__fd(skeleton_->maps.xc_counters);
-    for (const uint32_t* previous = nullptr; bpf_map_get_next_key(counters, previous, &key) == 0;
-         previous = &key) {
-        port(key);
+    for (const uint32_t ingress :
+         map_keys<uint32_t>(bpf_map__fd(skeleton_->maps.xc_counters),
+                            bpf_map__max_entries(skeleton_->maps.xc_counters))) {
+        port(ingress);
     }
     for (const uint32_t owner : counter_slots_.owners()) {
         port(owner);
@@ -418,12 +418,10 @@ void KernelDataplane::carry_counters_from(const std::filesystem::path& layout) n
     }
     if (auto [hash, count] = open_map("xc_counters", sizeof(xc_port_counters)); hash) {
         std::vector<xc_port_counters> per_cpu(possible_cpus_);
-        uint32_t key = 0;
-        for (const uint32_t* previous = nullptr;
-             bpf_map_get_next_key(hash.get(), previous, &key) == 0; previous = &key) {
-            if (bpf_map_lookup_elem(hash.get(), &key, per_cpu.data()) == 0) {
+        for (const uint32_t ifindex : map_keys<uint32_t>(hash.get(), count)) {
+            if (bpf_map_lookup_elem(hash.get(), &ifindex, per_cpu.data()) == 0) {
                 for (const xc_port_counters& cpu : per_cpu) {
-                    add(key, cpu.packets, cpu.bytes);
+                    add(ifindex, cpu.packets, cpu.bytes);
                 }
             }
         }
@@ -539,15 +537,13 @@ uint32_t KernelDataplane::port_capacity() const {
     return bpf_map__max_entries(skeleton_->maps.xc_ports);
 }
 
-DropCounts KernelDataplane::drops(uint32_t from) const {
-    return drop_monitor_ ? drop_monitor_->drops(from) : DropCounts{};
+DropsByPort KernelDataplane::drops() const {
+    return drop_monitor_ ? drop_monitor_->drops() : DropsByPort{};
 }
 
 Counters KernelDataplane::counters(uint32_t from) const {
     Counters sum;
-    for (const auto& [error, count] : drops(from)) {
-        sum.dropped += count;
-    }
+    sum.dropped = drop_monitor_ ? drop_monitor_->dropped(from) : 0;
     if (auto slot = counter_slots_.owned(from)) {
         std::vector<xc_counter_slot> per_cpu(possible_cpus_);
         if (bpf_map_lookup_elem(bpf_map__fd(skeleton_->maps.xc_counter_slots), &*slot,

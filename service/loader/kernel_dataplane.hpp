@@ -59,7 +59,7 @@ class KernelDataplane final : public Dataplane {
     void connect(uint32_t from, uint32_t to) override;
     void disconnect(uint32_t from) noexcept override;
     Counters counters(uint32_t from) const override;
-    DropCounts drops(uint32_t from) const override;
+    DropsByPort drops() const override;
     std::vector<InheritedPort> inherited_ports() const override { return inherited_; }
     void release_earlier() noexcept override;
 

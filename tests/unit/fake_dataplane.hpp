@@ -92,10 +92,7 @@ class FakeDataplane final : public Dataplane {
         return found == counter_map.end() ? Counters{} : found->second;
     }
 
-    DropCounts drops(uint32_t from) const override {
-        auto found = drop_map.find(from);
-        return found == drop_map.end() ? DropCounts{} : found->second;
-    }
+    DropsByPort drops() const override { return drop_map; }
 
     std::vector<InheritedPort> inherited_ports() const override { return inherited; }
 
