@@ -1,12 +1,21 @@
 #include "observe.hpp"
 
+#include <bpf/bpf.h>
+
+#include <unistd.h>
+#include <chrono>
 #include <csignal>
+#include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
+#include <thread>
 
 #include "child_process.hpp"
+#include "common/unique_fd.hpp"
 #include "contract/pcapng.hpp"
 #include "forwarding.hpp"
 #include "settings.hpp"
@@ -89,6 +98,17 @@ std::shared_ptr<void> xconnectd_without_drop_accounting(Topology& topology,
     return started(std::move(daemon), label, mode);
 }
 
+std::shared_ptr<void> xconnectd_counting_ring_drops(Topology& topology,
+                                                    const std::filesystem::path& config,
+                                                    const std::string& mode,
+                                                    const std::string& label) {
+    std::vector<std::string> args = daemon_args(config, mode);
+    args.push_back("--count-ring-drops");
+    auto daemon = std::make_shared<ChildProcess>(XCONNECTD_PATH, args, &topology.mid);
+    daemon->expect_log("xdp:xdp_devmap_xmit");
+    return started(std::move(daemon), label, mode);
+}
+
 std::shared_ptr<void> xconnectd_capturing(Topology& topology, const std::filesystem::path& config,
                                           const std::string& mode, const std::string& label,
                                           const std::filesystem::path& scratch, std::string what) {
@@ -123,6 +143,73 @@ std::shared_ptr<void> xconnectd_capturing(Topology& topology, const std::filesys
     }
     capturing->bus->log().expect_log("capture of " + label + " started by");
     return capturing;
+}
+
+namespace {
+
+// Runs of every xconnect program, by name (as the kernel keeps it: 15 bytes).
+std::map<std::string, uint64_t> program_runs() {
+    std::map<std::string, uint64_t> runs;
+    for (uint32_t id = 0; bpf_prog_get_next_id(id, &id) == 0;) {
+        const UniqueFd program(bpf_prog_get_fd_by_id(id));
+        bpf_prog_info info{};
+        uint32_t length = sizeof info;
+        if (program && bpf_obj_get_info_by_fd(program.get(), &info, &length) == 0 &&
+            std::string_view(info.name).starts_with("xconnect")) {
+            runs[info.name] += info.run_cnt;
+        }
+    }
+    return runs;
+}
+
+std::vector<DropTraceCount>& counts() {
+    static std::vector<DropTraceCount> all;
+    return all;
+}
+
+}  // namespace
+
+std::string DropTraceCount::text() const {
+    if (!error.empty()) {
+        return name + ": runs not counted (" + error + ")";
+    }
+    auto per_frame = [&](uint64_t runs) {
+        return two_places(frames ? double(runs) / double(frames) : 0.0);
+    };
+    return name + " 64 B: " + std::to_string(frames) +
+           " frames through the XDP program; per frame, xdp:xdp_redirect_err's program ran " +
+           per_frame(redirect_err_runs) + " times, xdp:xdp_devmap_xmit's " +
+           per_frame(devmap_xmit_runs);
+}
+
+void count_drop_traces(const std::string& name, Topology& topology,
+                       const std::function<std::shared_ptr<void>(Topology&)>& forwarder,
+                       const std::function<Traffic()>& traffic) {
+    DropTraceCount& count = counts().emplace_back();
+    count.name = name;
+    const auto forwarding = forwarder(topology);
+    const UniqueFd stats(bpf_enable_stats(BPF_STATS_RUN_TIME));
+    if (!stats) {
+        count.error = std::string("BPF_ENABLE_STATS: ") + std::strerror(errno);
+        return;
+    }
+    const std::map<std::string, uint64_t> before = program_runs();
+    {
+        const Traffic running = traffic();
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    std::map<std::string, uint64_t> after = program_runs();
+    auto runs = [&](const std::string& program) {
+        const auto earlier = before.find(program);
+        return after[program] - (earlier != before.end() ? earlier->second : 0);
+    };
+    count.frames = runs("xconnect");
+    count.redirect_err_runs = runs("xconnect_redire");
+    count.devmap_xmit_runs = runs("xconnect_devmap");
+}
+
+const std::vector<DropTraceCount>& drop_trace_counts() {
+    return counts();
 }
 
 const std::vector<std::string>& capture_notes() {

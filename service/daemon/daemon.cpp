@@ -42,9 +42,10 @@ std::unique_ptr<WarmTap> warm_dispatcher(const KernelDataplane& dataplane) {
 Daemon::Daemon(boost::asio::io_context& io, DaemonOptions options)
     : io_(io),
       options_(std::move(options)),
-      dataplane_(options_.state_dir.value_or(PinnedState::default_directory()),
-                 options_.keep_dataplane ? KernelDataplane::OnExit::keep
-                                         : KernelDataplane::OnExit::detach),
+      dataplane_(
+          options_.state_dir.value_or(PinnedState::default_directory()),
+          options_.keep_dataplane ? KernelDataplane::OnExit::keep : KernelDataplane::OnExit::detach,
+          options_.count_ring_drops),
       // Before the link monitor's first dump, which then lists it, and
       // before the first apply: the grace period is paid here, once.
       warm_tap_(options_.warm_tap ? warm_dispatcher(dataplane_) : nullptr),

@@ -25,6 +25,11 @@ std::string usage_text() {
            "                        kernel's XDP dispatcher: the first pair's attach (and\n"
            "                        the last one's detach) then waits for an RCU grace\n"
            "                        period\n"
+           "      --count-ring-drops\n"
+           "                        also count frames a driver did not take from a batch of\n"
+           "                        native redirects (a full transmit ring), through the\n"
+           "                        xdp:xdp_devmap_xmit tracepoint: a cost on every batch,\n"
+           "                        dropped or not (see docs/drops.md)\n"
            "      --flush           detach every XDP program xconnect attached in this\n"
            "                        network namespace, remove its pins, and exit; never\n"
            "                        touches anyone else's programs\n"
@@ -89,6 +94,8 @@ CommandLine parse_command_line(const std::vector<std::string>& arguments) {
             result.options.state_dir = std::filesystem::absolute(*directory).lexically_normal();
         } else if (argument == "--keep-dataplane") {
             result.options.keep_dataplane = true;
+        } else if (argument == "--count-ring-drops") {
+            result.options.count_ring_drops = true;
         } else if (argument == "--no-warm-tap") {
             result.options.warm_tap = false;
         } else if (argument == "--flush") {

@@ -25,6 +25,9 @@ struct DaemonOptions {
     // A tap of the daemon's own holds the XDP program in the kernel's XDP
     // dispatcher (loader/warm_tap.hpp); --no-warm-tap: none.
     bool warm_tap = true;
+    // Also count frames drivers leave of native batches (a full transmit
+    // ring), at a cost per batch (loader/drop_monitor.hpp).
+    bool count_ring_drops = false;
     // Link monitor's socket buffer; tests make it tiny to force overruns.
     int netlink_receive_buffer = netlink::default_monitor_buffer;
 };

@@ -2,16 +2,18 @@
 
 // Drop accounting (bpf/xconnect_drops.bpf.c): the kernel's count of frames
 // redirected out of a pair's side that it did not deliver, by errno, from
-// the xdp:xdp_redirect_err and xdp:xdp_devmap_xmit tracepoints. Its maps are
-// pinned with the XDP program's, so the counts outlive a restart as the
-// packet counters do. The programs are raw tracepoints: loading them needs
-// CAP_PERFMON.
+// the xdp:xdp_redirect_err tracepoint (redirects refused, free while they
+// succeed) and, where asked or needed, xdp:xdp_devmap_xmit (frames a driver
+// left of a native batch; it fires once per batch). Its maps are pinned with
+// the XDP program's, so the counts outlive a restart as the packet counters
+// do. The programs are raw tracepoints: loading them needs CAP_PERFMON.
 
 #include <bpf/libbpf.h>
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "bpf_skeleton.hpp"
@@ -27,11 +29,18 @@ class PinnedState;
 class DropMonitor {
   public:
     // Loads and attaches the programs, their maps pinned in `state` (nullptr:
-    // unpinned). Throws SystemError, naming CAP_PERFMON when it is missing.
-    explicit DropMonitor(const PinnedState* state);
+    // unpinned); xdp:xdp_devmap_xmit too with `count_ring_drops`, or where the
+    // kernel checks native targets only when it transmits. Throws
+    // SystemError, naming CAP_PERFMON when it is missing.
+    DropMonitor(const PinnedState* state, bool count_ring_drops);
     ~DropMonitor();
     DropMonitor(const DropMonitor&) = delete;
     DropMonitor& operator=(const DropMonitor&) = delete;
+
+    // Whether frames a driver left of a native batch are counted.
+    bool counts_ring_drops() const { return counts_ring_drops_; }
+    // What is counted, for the log.
+    std::string description() const;
 
     // Counts the drops of frames entering `ingress` (armed: the first one
     // wakes the reader of events_fd()). Throws SystemError.
@@ -51,6 +60,7 @@ class DropMonitor {
     void rearm() noexcept;
 
   private:
+    DropMonitor(const PinnedState* state, bool count_ring_drops, bool old_kernel);
     std::vector<xc_drop_key> drop_keys() const;
 
     struct RingBufferFree {
@@ -60,6 +70,14 @@ class DropMonitor {
     BpfSkeleton<xconnect_drops_bpf> skeleton_;
     std::unique_ptr<ring_buffer, RingBufferFree> events_;
     int possible_cpus_ = 0;
+    bool counts_ring_drops_ = false;
+    bool for_old_kernel_ = false;  // attached for a kernel without enqueue checks
 };
+
+// Whether this kernel refuses a native redirect to a target that cannot
+// take it when the frame is queued (Linux 6.3's xdp_features, seen in its
+// BTF), so xdp:xdp_redirect_err reports it; before, the driver refused the
+// batch later, seen only by xdp:xdp_devmap_xmit.
+bool kernel_checks_native_targets_at_enqueue();
 
 }  // namespace xconnect

@@ -83,7 +83,8 @@ static_assert(percpu_layout_is_plain<xc_counter_slot> && percpu_layout_is_plain<
 
 }  // namespace
 
-KernelDataplane::KernelDataplane(std::optional<std::filesystem::path> state_dir, OnExit on_exit)
+KernelDataplane::KernelDataplane(std::optional<std::filesystem::path> state_dir, OnExit on_exit,
+                                 bool count_ring_drops)
     : on_exit_(on_exit),
       state_(open_state(state_dir)),
       skeleton_(load_program(state_)),
@@ -93,16 +94,18 @@ KernelDataplane::KernelDataplane(std::optional<std::filesystem::path> state_dir,
         throw SystemError("count CPUs", "libbpf_num_possible_cpus", -possible_cpus_);
     }
     adopt_or_pin_program();
-    start_drop_accounting();
+    start_drop_accounting(count_ring_drops);
     if (state_) {
         read_counter_owners();
         take_inventory();
     }
 }
 
-void KernelDataplane::start_drop_accounting() {
+void KernelDataplane::start_drop_accounting(bool count_ring_drops) {
     try {
-        drop_monitor_ = std::make_unique<DropMonitor>(state_ ? &*state_ : nullptr);
+        drop_monitor_ =
+            std::make_unique<DropMonitor>(state_ ? &*state_ : nullptr, count_ring_drops);
+        log::notice("counting dropped frames: ", drop_monitor_->description());
     } catch (const SystemError& error) {
         log::warning("drop accounting: ", error.what(),
                      "; frames the kernel fails to deliver are not counted");

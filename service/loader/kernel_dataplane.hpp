@@ -45,8 +45,10 @@ class KernelDataplane final : public Dataplane {
 
     // Loads the program with the maps pinned in `state_dir` (created there if
     // absent; nullopt: unpinned, so nothing outlives the process) and takes
-    // stock of what an earlier xconnectd left. Throws SystemError.
-    KernelDataplane(std::optional<std::filesystem::path> state_dir, OnExit on_exit);
+    // stock of what an earlier xconnectd left. `count_ring_drops`: see
+    // DropMonitor. Throws SystemError.
+    KernelDataplane(std::optional<std::filesystem::path> state_dir, OnExit on_exit,
+                    bool count_ring_drops = false);
     ~KernelDataplane() override;
     KernelDataplane(const KernelDataplane&) = delete;
     KernelDataplane& operator=(const KernelDataplane&) = delete;
@@ -82,7 +84,7 @@ class KernelDataplane final : public Dataplane {
     void adopt_or_pin_program();
     void read_counter_owners();
     void take_inventory();
-    void start_drop_accounting();
+    void start_drop_accounting(bool count_ring_drops);
     void carry_counters_from(const std::filesystem::path& layout) noexcept;
     void add_to_counters(uint32_t ifindex, const xc_port_counters& carried);
 

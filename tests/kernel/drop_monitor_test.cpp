@@ -4,8 +4,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+#include <sys/utsname.h>
+
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <set>
+#include <string>
 
 #include "loader/drop_monitor.hpp"
 #include "netns.hpp"
@@ -18,7 +25,8 @@ using namespace test;
 
 class DropMonitorTest : public testing::Test {
   protected:
-    void SetUp() override {
+    void SetUp() override { SetUp(false); }
+    void SetUp(bool count_ring_drops) {
         XCONNECT_REQUIRE_ROOT();
         if (!std::filesystem::exists("/sys/kernel/btf/vmlinux")) {
             GTEST_SKIP() << "this kernel has no BTF (/sys/kernel/btf/vmlinux): the drop-accounting "
@@ -26,7 +34,7 @@ class DropMonitorTest : public testing::Test {
         }
         netns_ = std::make_unique<Netns>("drops");
         inside_ = std::make_unique<NetnsScope>(*netns_);
-        monitor_ = std::make_unique<DropMonitor>(nullptr);
+        monitor_ = std::make_unique<DropMonitor>(nullptr, count_ring_drops);
     }
     void TearDown() override {
         monitor_.reset();
@@ -38,6 +46,60 @@ class DropMonitorTest : public testing::Test {
     std::unique_ptr<NetnsScope> inside_;
     std::unique_ptr<DropMonitor> monitor_;
 };
+
+// The tracepoints this process's raw-tracepoint links are attached to: its
+// fds that are BPF links (their fdinfo names the link), as the kernel
+// describes each.
+std::set<std::string> attached_tracepoints() {
+    std::set<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fdinfo")) {
+        std::ifstream fdinfo(entry.path());
+        std::string line;
+        bool link = false;
+        while (std::getline(fdinfo, line)) {
+            link = link || line.starts_with("link_id:");
+        }
+        if (!link) {
+            continue;
+        }
+        bpf_link_info info{};
+        char name[64] = {};
+        info.raw_tracepoint.tp_name = reinterpret_cast<uint64_t>(name);
+        info.raw_tracepoint.tp_name_len = sizeof name;
+        uint32_t length = sizeof info;
+        const int fd = std::stoi(entry.path().filename().string());
+        if (bpf_obj_get_info_by_fd(fd, &info, &length) == 0 &&
+            info.type == BPF_LINK_TYPE_RAW_TRACEPOINT) {
+            names.insert(name);
+        }
+    }
+    return names;
+}
+
+// Linux 6.3 checks a native redirect's target when the frame is queued; the
+// kernel's release says so apart from the BTF probe the daemon uses.
+bool linux_6_3_or_later() {
+    utsname name{};
+    uname(&name);
+    int major = 0;
+    int minor = 0;
+    std::sscanf(name.release, "%d.%d", &major, &minor);
+    return major > 6 || (major == 6 && minor >= 3);
+}
+
+TEST_F(DropMonitorTest, BatchesAreTracedOnlyWhereAskedOrNeeded) {
+    EXPECT_EQ(kernel_checks_native_targets_at_enqueue(), linux_6_3_or_later());
+    const bool needed = !linux_6_3_or_later();
+    EXPECT_EQ(monitor_->counts_ring_drops(), needed);
+    EXPECT_TRUE(attached_tracepoints().contains("xdp_redirect_err"));
+    EXPECT_EQ(attached_tracepoints().contains("xdp_devmap_xmit"), needed)
+        << monitor_->description();
+
+    TearDown();
+    SetUp(true);
+    EXPECT_TRUE(monitor_->counts_ring_drops());
+    EXPECT_TRUE(attached_tracepoints().contains("xdp_devmap_xmit")) << monitor_->description();
+}
 
 TEST_F(DropMonitorTest, RearmingAFullMapEnds) {
     // Enough ports that keys share hash buckets whatever the map's seed: an

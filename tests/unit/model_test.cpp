@@ -49,6 +49,7 @@ TEST(OptionsTest, ParsesEveryOption) {
     EXPECT_EQ(defaults.options.config_file, "/etc/xconnect/xconnect.yaml");
     EXPECT_EQ(defaults.options.xdp_mode, ModePolicy::automatic);
     EXPECT_FALSE(defaults.options.no_bus);
+    EXPECT_FALSE(defaults.options.count_ring_drops);
 
     const CommandLine given =
         parse_command_line({"--config", "/tmp/x.yaml", "--xdp-mode", "native", "--no-bus"});
@@ -62,6 +63,7 @@ TEST(OptionsTest, ParsesEveryOption) {
     EXPECT_EQ(parse_command_line({"--config=/a/../c.yaml"}).options.config_file, "/c.yaml");
     EXPECT_EQ(parse_command_line({"--xdp-mode=generic"}).options.xdp_mode, ModePolicy::generic);
     EXPECT_TRUE(parse_command_line({"--config", "rel.yaml"}).options.config_file.is_absolute());
+    EXPECT_TRUE(parse_command_line({"--count-ring-drops"}).options.count_ring_drops);
 }
 
 TEST(OptionsTest, RefusesBadOptions) {
