@@ -2,6 +2,8 @@
 
 #include <pcap/pcap.h>
 
+#include <string_view>
+
 #include "common/quote.hpp"
 #include "contract/errors.hpp"
 
@@ -32,9 +34,12 @@ CaptureFilter::CaptureFilter(const std::string& expression, uint32_t snaplen) {
     auto program = std::make_unique<Program>();
     if (pcap_compile(dead.get(), &program->code, expression.c_str(), /*optimize=*/1,
                      PCAP_NETMASK_UNKNOWN) != 0) {
-        // libpcap's message is bounded (PCAP_ERRBUF_SIZE).
+        // libpcap's message repeats words of the expression, bytes that are not
+        // UTF-8 included (each escaped into 4): bounded as input is, to the
+        // first 160 of its up to 256 bytes.
+        const std::string_view message = pcap_geterr(dead.get());
         throw ContractError(ErrorKind::invalid_args, "filter " + quote(expression) + ": " +
-                                                         valid_utf8(pcap_geterr(dead.get())));
+                                                         valid_utf8(message.substr(0, 160)));
     }
     program_ = std::move(program);
 }

@@ -22,7 +22,7 @@ void check_message(const std::string& message) {
     FUZZ_CHECK(xconnect::is_valid_utf8(message), "a message that is not UTF-8: %s",
                message.c_str());
     // A filter is quoted at most 64 bytes (4 * 64 + 40 escaped), libpcap's
-    // words are bounded by PCAP_ERRBUF_SIZE.
+    // message at most 160 (4 * 160 escaped).
     FUZZ_CHECK(message.size() <= 1024, "a message of %zu bytes", message.size());
 }
 

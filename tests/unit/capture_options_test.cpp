@@ -9,6 +9,7 @@
 
 #include "capture/capture_filter.hpp"
 #include "capture/capture_options.hpp"
+#include "common/quote.hpp"
 #include "contract/errors.hpp"
 
 namespace xconnect {
@@ -76,6 +77,22 @@ TEST(CaptureFilterTest, ABadExpressionIsRefusedWithLibpcapsWords) {
         EXPECT_EQ(error.kind(), ErrorKind::invalid_args);
         EXPECT_EQ(std::string(error.what()).rfind("filter \"ether src nonsense and\": ", 0), 0u)
             << error.what();
+    }
+}
+
+TEST(CaptureFilterTest, LibpcapsWordsAreBoundedAsInputIs) {
+    // libpcap repeats the unknown word, here (escaped with a backslash, as its
+    // lexer takes any bytes) 200 bytes that are not UTF-8,
+    // each escaped into 4 (the fuzzer's find: a message of 1180 bytes).
+    const std::string word(200, '\xff');
+    try {
+        CaptureFilter("host \\" + word, 16384);
+        FAIL() << "accepted";
+    } catch (const ContractError& error) {
+        const std::string message = error.what();
+        EXPECT_TRUE(is_valid_utf8(message));
+        EXPECT_LE(message.size(), 1024u) << message;
+        EXPECT_NE(message.find("\\xff"), std::string::npos) << message;
     }
 }
 
